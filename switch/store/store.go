@@ -1,0 +1,249 @@
+// Package store persists Patchbay's state: accounts, phone numbers, call
+// records, notifications and the outbox of pending HTTP callbacks.
+//
+// The Store interface is sized to what the switch and the REST API need, so a
+// distributed store can stand in later; Badger (embedded) is the default
+// implementation. Every method is safe for concurrent use. Records are values:
+// a caller may keep and change what it got without affecting the store.
+package store
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"time"
+)
+
+// Errors returned by every Store implementation. Match them with errors.Is.
+var (
+	// ErrNotFound: no record has that key.
+	ErrNotFound = errors.New("store: not found")
+	// ErrExists: a record with that unique key already exists.
+	ErrExists = errors.New("store: already exists")
+)
+
+// Account statuses.
+const (
+	AccountActive        = "active"
+	AccountSuspended     = "suspended"
+	AccountClosed        = "closed"
+	AccountUninitialized = "uninitialized"
+)
+
+// Account is a tenant. Accounts form a tree through ParentSid; the bootstrap
+// (top-level administrator) account has no parent.
+type Account struct {
+	Sid          string
+	ParentSid    string // empty for a top-level account
+	FriendlyName string
+	EmailAddress string
+	Status       string // one of the Account* constants
+	Role         string // "Administrator" or "Developer"
+	Type         string // "Full"
+	AuthToken    string // 32 lowercase hex, the Basic-auth password
+	PasswordHash string // salted slow hash of an optional console password; never rendered
+	DateCreated  time.Time
+	DateUpdated  time.Time
+}
+
+// PhoneNumber is an IncomingPhoneNumber: a number (or pattern) that routes
+// inbound INVITEs to the owning account's voice application.
+type PhoneNumber struct {
+	Sid                  string
+	AccountSid           string
+	PhoneNumber          string // as provisioned: "+15551234", "1234", "*", a pattern
+	FriendlyName         string
+	VoiceURL             string
+	VoiceMethod          string
+	VoiceFallbackURL     string
+	VoiceFallbackMethod  string
+	StatusCallback       string
+	StatusCallbackMethod string
+	VoiceCallerIDLookup  bool
+	APIVersion           string
+	DateCreated          time.Time
+	DateUpdated          time.Time
+}
+
+// Call statuses, always lower-case and hyphenated.
+const (
+	StatusQueued     = "queued"
+	StatusRinging    = "ringing"
+	StatusInProgress = "in-progress"
+	StatusCompleted  = "completed"
+	StatusBusy       = "busy"
+	StatusFailed     = "failed"
+	StatusNoAnswer   = "no-answer"
+	StatusCanceled   = "canceled"
+)
+
+// Call directions.
+const (
+	DirectionInbound      = "inbound"
+	DirectionOutboundAPI  = "outbound-api"
+	DirectionOutboundDial = "outbound-dial"
+)
+
+// Ended reports whether a call in status s has finished.
+func Ended(s string) bool {
+	switch s {
+	case StatusCompleted, StatusBusy, StatusFailed, StatusNoAnswer, StatusCanceled:
+		return true
+	}
+	return false
+}
+
+// Call is a call detail record (CDR), written by the call's owner goroutine
+// at every state transition.
+type Call struct {
+	Sid            string
+	ParentCallSid  string // only for outbound-dial legs
+	AccountSid     string
+	To             string // user part of the callee
+	From           string // user part of the caller
+	PhoneNumberSid string // inbound calls to a provisioned number
+	Status         string // one of the Status* constants
+	Direction      string // one of the Direction* constants
+	AnsweredBy     string
+	ForwardedFrom  string
+	CallerName     string
+	APIVersion     string
+	ConferenceSid  string
+	Muted          bool
+	DateCreated    time.Time
+	DateUpdated    time.Time
+	StartTime      time.Time // zero until started
+	EndTime        time.Time // zero until ended
+	AnswerTime     time.Time // zero until answered; Duration is EndTime-AnswerTime
+	Duration       int       // seconds; -1 while unknown
+	RingDuration   int       // seconds; -1 while unknown
+	Price          string    // e.g. "0.00"
+	PriceUnit      string    // e.g. "USD"
+
+	// Application state, kept so that LCM, callbacks and reconciliation after
+	// a restart know what the call was running.
+	URL                  string // RCML URL currently executing
+	Method               string
+	FallbackURL          string
+	FallbackMethod       string
+	StatusCallback       string // call-progress (REST create) or application status callback
+	StatusCallbackMethod string
+	StatusCallbackEvents []string // subset of initiated, ringing, answered, completed
+	SIPCallID            string
+}
+
+// CallFilter selects calls for ListCalls. Empty fields do not filter.
+// To and From are suffix matches and Status an exact match, with SQL LIKE
+// wildcards '%' and '_' honoured in all three, as upstream.
+type CallFilter struct {
+	AccountSids      []string // calls owned by any of these accounts
+	To               string
+	From             string
+	Status           string
+	StartedOnOrAfter time.Time // zero: no bound
+	EndedBefore      time.Time // zero: no bound (exclusive)
+	ParentCallSid    string
+	ConferenceSid    string
+}
+
+// CallSort orders ListCalls results.
+type CallSort struct {
+	Field      string // DateCreated, From, To, Direction, Status, Duration, Price
+	Descending bool
+}
+
+// Page selects a slice of a list: Offset records skipped, at most Limit returned.
+type Page struct {
+	Offset int
+	Limit  int
+}
+
+// Notification is an RCML or fetch error (or warning) recorded for an account.
+type Notification struct {
+	Sid              string
+	AccountSid       string
+	CallSid          string
+	APIVersion       string
+	Log              int // 0 error, 1 warning
+	ErrorCode        int
+	MoreInfo         string
+	MessageText      string
+	MessageDate      time.Time
+	RequestURL       string
+	RequestMethod    string
+	RequestVariables string
+	ResponseHeaders  string
+	ResponseBody     string
+	DateCreated      time.Time
+	DateUpdated      time.Time
+}
+
+// NotificationFilter selects notifications. Empty fields do not filter.
+type NotificationFilter struct {
+	AccountSid string
+	CallSid    string
+	Log        *int
+	ErrorCode  int
+}
+
+// OutboxItem is one pending HTTP callback (call-progress or application
+// status callback). It stays in the store until delivered or given up.
+type OutboxItem struct {
+	ID          string // unique, sortable by enqueue order
+	AccountSid  string
+	CallSid     string
+	URL         string
+	Method      string // GET or POST
+	Params      url.Values
+	Attempts    int
+	NextAttempt time.Time
+	CreatedAt   time.Time
+	LastError   string
+}
+
+// Store is the persistence the switch and the API need.
+type Store interface {
+	CreateAccount(ctx context.Context, a Account) error
+	Account(ctx context.Context, sid string) (Account, error)
+	// AccountByEmail looks up an account by lower-cased e-mail address.
+	AccountByEmail(ctx context.Context, email string) (Account, error)
+	UpdateAccount(ctx context.Context, a Account) error
+	// ChildAccounts lists the direct children of parentSid, oldest first.
+	ChildAccounts(ctx context.Context, parentSid string) ([]Account, error)
+
+	// CreatePhoneNumber fails with ErrExists if another record has the same PhoneNumber.
+	CreatePhoneNumber(ctx context.Context, n PhoneNumber) error
+	PhoneNumber(ctx context.Context, sid string) (PhoneNumber, error)
+	UpdatePhoneNumber(ctx context.Context, n PhoneNumber) error
+	DeletePhoneNumber(ctx context.Context, sid string) error
+	// PhoneNumbers lists an account's numbers, oldest first.
+	PhoneNumbers(ctx context.Context, accountSid string) ([]PhoneNumber, error)
+	// MatchPhoneNumber finds the number an inbound INVITE to user part dialed
+	// is routed to, by the cascade of restcomm-resources.md §2.6.
+	MatchPhoneNumber(ctx context.Context, dialed string) (PhoneNumber, error)
+
+	// PutCall creates or replaces a call record.
+	PutCall(ctx context.Context, c Call) error
+	Call(ctx context.Context, sid string) (Call, error)
+	// ListCalls returns one page of the matching calls and the total count.
+	ListCalls(ctx context.Context, f CallFilter, s CallSort, p Page) ([]Call, int, error)
+	// LiveCalls returns every call whose status is not ended.
+	LiveCalls(ctx context.Context) ([]Call, error)
+
+	AddNotification(ctx context.Context, n Notification) error
+	Notification(ctx context.Context, sid string) (Notification, error)
+	// ListNotifications returns one page, newest first, and the total count.
+	ListNotifications(ctx context.Context, f NotificationFilter, p Page) ([]Notification, int, error)
+
+	// Enqueue adds an item to the outbox durably (synced to disk).
+	Enqueue(ctx context.Context, it OutboxItem) error
+	// Due returns up to limit items whose NextAttempt is not after now, oldest first.
+	Due(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
+	// Reschedule records a failed attempt.
+	Reschedule(ctx context.Context, it OutboxItem) error
+	// Done removes a delivered (or abandoned) item.
+	Done(ctx context.Context, id string) error
+
+	// Close flushes and closes the store.
+	Close() error
+}
