@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
+
 	"github.com/patchbay/patchbay/switch/sid"
 	"github.com/patchbay/patchbay/switch/store"
 )
@@ -272,5 +274,25 @@ func TestLikePattern(t *testing.T) {
 		if got := compileLike(tc.pattern).match(tc.s); got != tc.want {
 			t.Errorf("LIKE %q on %q = %v, want %v", tc.pattern, tc.s, got, tc.want)
 		}
+	}
+}
+
+// TestListCallsReadsOnlyTheAccounts proves ListCalls never decodes another
+// account's records: one of those is made undecodable, and listing the
+// fixture accounts still works while listing everything fails.
+func TestListCallsReadsOnlyTheAccounts(t *testing.T) {
+	s := openStore(t, Options{InMemory: true})
+	acct1, acct2, calls := callFixture(t, s)
+	err := s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set([]byte(callKey(calls["x"].Sid)), []byte("{not json"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, total, err := s.ListCalls(t.Context(), store.CallFilter{AccountSids: []string{acct1, acct2}}, store.CallSort{}, store.Page{Limit: 10}); err != nil || total != 6 {
+		t.Errorf("ListCalls(fixture accounts) = total %d, %v; want 6, nil", total, err)
+	}
+	if _, _, err := s.ListCalls(t.Context(), store.CallFilter{}, store.CallSort{}, store.Page{Limit: 10}); err == nil {
+		t.Error("ListCalls(every account) decoded a corrupt record without error")
 	}
 }

@@ -9,7 +9,7 @@ import (
 )
 
 // at returns a test time m minutes after a fixed base, in UTC so that
-// records survive the JSON round trip unchanged and compare with ==.
+// records survive the JSON round trip unchanged (reflect.DeepEqual).
 func at(m int) time.Time { return time.Date(2026, 3, 1, 12, m, 0, 0, time.UTC) }
 
 // eachStore runs fn against an in-memory store and an on-disk one.
