@@ -24,6 +24,8 @@ var (
 	ErrNoOutboundProxy = errors.New("calls: no outbound proxy configured")
 	// ErrClientNotRegistered: a client: target has no registration.
 	ErrClientNotRegistered = errors.New("calls: client not registered")
+	// ErrBadTarget: the To of a new call is not a usable target (400).
+	ErrBadTarget = errors.New("calls: bad target")
 	// ErrShuttingDown: the switch refuses new work while it stops.
 	ErrShuttingDown = errors.New("calls: switch is shutting down")
 )

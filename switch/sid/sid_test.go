@@ -14,13 +14,13 @@ func TestNewIsValid(t *testing.T) {
 
 func TestValidCall(t *testing.T) {
 	cases := map[string]bool{
-		"CAfa51b104853f4a7a9b5a0ab8e5b6a0a0": true,
-		"CAfa51b104853f4a7a9b5a0ab8e5b6a0a":  false,
-		"ACfa51b104853f4a7a9b5a0ab8e5b6a0a0": false,
+		"CAfa51b104853f4a7a9b5a0ab8e5b6a0a0":                                     true,
+		"CAfa51b104853f4a7a9b5a0ab8e5b6a0a":                                      false,
+		"ACfa51b104853f4a7a9b5a0ab8e5b6a0a0":                                     false,
 		"IDaaaaaaaaaaabbbbbbbbbbbcccccccddd-CAaaaaaaabbbbbcccccdddddeeeeeffffgg": true,
 		"IDaaaaaaaaaaabbbbbbbbbbbcccccccddd_CAaaaaaaabbbbbcccccdddddeeeeeffffgg": false,
-		"CAfa51b104853f4a7a9b5a0ab8e5b6a0-0": false,
-		"": false,
+		"CAfa51b104853f4a7a9b5a0ab8e5b6a0-0":                                     false,
+		"":                                                                       false,
 	}
 	for in, want := range cases {
 		if got := ValidCall(in); got != want {

@@ -1,0 +1,25 @@
+# Patchbay. `make test` installs what the tests need (sipp) and runs them
+# with the race detector; `make run` starts a switch on ./data.
+GO ?= go
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test test-deps vet bench load
+
+run:
+	$(GO) run ./cmd/patchbay
+
+test: test-deps
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# sipp (Debian package sip-tester) is the real SIP peer of the end-to-end tests.
+test-deps:
+	@command -v sipp >/dev/null 2>&1 || { \
+		echo "installing sip-tester (sipp)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq sip-tester; }
+
+vet:
+	$(GO) vet ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -1,0 +1,192 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/patchbay/patchbay/plugins/rcml"
+	"github.com/patchbay/patchbay/switch/store"
+	"github.com/patchbay/patchbay/switch/webhook"
+)
+
+type stepKind int
+
+const (
+	stepNone stepKind = iota
+	stepFetch
+	stepVerb
+)
+
+// Notification codes the actor records itself (the parser's warnings carry their own).
+const (
+	codeInternal       = 12400
+	codeDocumentParse  = 12100
+	codeVerbNotSupport = 12300
+)
+
+// fetch requests an RCML document and runs it once it is parsed. A
+// fallback URL applies only to the application's initial document and to
+// LCM redirects, not to <Redirect> (spec §5.2).
+func (c *Call) fetch(u, method, fallbackURL, fallbackMethod string) {
+	if u == "" {
+		c.notify(21402, 0, "no RCML URL for the call", "", "")
+		c.endOnAppFailure(404, "Not Found", nil)
+		return
+	}
+	req := webhook.FetchRequest{URL: u, Method: methodOr(method), FallbackURL: fallbackURL, FallbackMethod: methodOr(fallbackMethod), Params: c.params()}
+	c.rec.URL, c.rec.Method = u, req.Method
+	c.plan, c.pc = nil, 0
+	interp := c.deps.Interpreter
+	fetcher := c.deps.Fetcher
+	c.startStep(func(ctx context.Context) stepDone {
+		doc, err := fetcher.Fetch(ctx, req)
+		if err != nil {
+			return stepDone{err: err, doc: u}
+		}
+		plan, err := interp.Handle(ctx, rcml.Document{Body: doc.Body, URL: doc.URL, ContentType: doc.ContentType})
+		return stepDone{plan: plan, err: err, doc: doc.URL}
+	})
+	c.stepKind = stepFetch
+}
+
+func (c *Call) onStepDone(r stepDone) {
+	kind := c.stepKind
+	c.stepKind = stepNone
+	switch kind {
+	case stepFetch:
+		if r.err != nil {
+			c.onFetchFailed(r)
+			return
+		}
+		c.plan, c.pc = r.plan, 0
+		for _, w := range r.plan.Warnings {
+			c.notify(w.Code, 1, w.Message, r.doc, "")
+		}
+		c.next()
+	case stepVerb:
+		if r.err != nil && !errors.Is(r.err, context.Canceled) {
+			c.notify(codeInternal, 0, r.err.Error(), r.doc, "")
+		}
+		c.next()
+	}
+}
+
+func (c *Call) onFetchFailed(r stepDone) {
+	var fe *webhook.FetchError
+	var pe *rcml.ParseError
+	switch {
+	case errors.As(r.err, &pe):
+		c.notify(codeDocumentParse, 0, "cannot parse RCML: "+pe.Error(), r.doc, "")
+		c.endOnAppFailure(500, "Server Internal Error", sip.NewHeader("Reason", rcml.HangupReason))
+	case errors.As(r.err, &fe):
+		c.notify(fe.Code, 0, fe.Error(), fe.URL, fe.Method)
+		if webhook.IsNotFound(r.err) {
+			c.endOnAppFailure(404, "Not Found", nil)
+			return
+		}
+		c.endOnAppFailure(500, "Server Internal Error", nil)
+	default:
+		// Content types that are not RCML, and sandbox failures.
+		c.notify(codeInternal, 0, "cannot run RCML: "+r.err.Error(), r.doc, "")
+		c.endOnAppFailure(500, "Server Internal Error", nil)
+	}
+}
+
+// endOnAppFailure ends a call whose application failed: an unanswered
+// inbound call gets a final response, anything else is hung up.
+func (c *Call) endOnAppFailure(code int, reason string, h sip.Header) {
+	if c.in != nil && !c.answered {
+		var hdrs []sip.Header
+		if h != nil {
+			hdrs = append(hdrs, h)
+		}
+		hdrs = append(hdrs, c.sipCallSidHeader())
+		c.in.Reject(code, reason, hdrs...)
+		c.finish(store.StatusFailed)
+		return
+	}
+	c.hangup(store.StatusCompleted, reason)
+}
+
+// next executes the plan's next verb.
+func (c *Call) next() {
+	if c.finished {
+		return
+	}
+	if c.plan == nil || c.pc >= len(c.plan.Verbs) {
+		// End of document hangs up (upstream answers an unanswered inbound
+		// call first only for media verbs; there is nothing left to answer for).
+		if c.in != nil && !c.answered {
+			c.answer()
+		}
+		c.hangup(store.StatusCompleted, "end of document")
+		return
+	}
+	v := c.plan.Verbs[c.pc]
+	c.pc++
+	switch v.Kind {
+	case rcml.KindPlay:
+		c.play(v.Play)
+	case rcml.KindPause:
+		c.pause(v.Pause)
+	case rcml.KindHangup:
+		if c.in != nil && !c.answered && !c.answer() {
+			return
+		}
+		c.hangup(store.StatusCompleted, "Hangup verb")
+	case rcml.KindReject:
+		if c.in == nil || c.answered {
+			c.next() // only effective before an inbound call is answered
+			return
+		}
+		code, reason := 603, "Decline"
+		if v.Reject.Reason == rcml.RejectBusy {
+			code, reason = 486, "Busy Here"
+		}
+		c.in.Reject(code, reason, c.sipCallSidHeader())
+		c.finish(store.StatusBusy)
+	case rcml.KindRedirect:
+		c.fetch(v.Redirect.URL, v.Redirect.Method, "", "")
+	case rcml.KindDial, rcml.KindSay, rcml.KindGather, rcml.KindRecord:
+		c.notify(codeVerbNotSupport, 0, fmt.Sprintf("<%s> is not supported by this switch yet; ending the call", v.Kind), c.rec.URL, "")
+		c.endOnAppFailure(500, "Server Internal Error", nil)
+	default:
+		// Sms, Fax, Email: no channel for them here; skip with a warning.
+		c.notify(codeVerbNotSupport, 1, fmt.Sprintf("<%s> is not supported; skipped", v.Kind), c.rec.URL, "")
+		c.next()
+	}
+}
+
+func (c *Call) play(p *rcml.Play) {
+	if !c.answer() {
+		return
+	}
+	m := c.media
+	loader := c.deps.Media
+	c.startStep(func(ctx context.Context) stepDone {
+		audio, err := loader.LoadAudio(ctx, p.URL)
+		if err != nil {
+			return stepDone{err: fmt.Errorf("play %s: %w", redact(p.URL), err), doc: p.URL}
+		}
+		return stepDone{err: m.Play(ctx, audio, p.Loop), doc: p.URL}
+	})
+	c.stepKind = stepVerb
+}
+
+func (c *Call) pause(p *rcml.Pause) {
+	d := time.Duration(p.Length) * time.Second
+	c.startStep(func(ctx context.Context) stepDone {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		return stepDone{}
+	})
+	c.stepKind = stepVerb
+}

@@ -1,0 +1,306 @@
+// Package call is the call actor: one goroutine owns each call's state, its
+// SIP leg, its media and its RCML application, and changes them only in
+// response to messages in its mailbox (SIP events, finished steps, live
+// modifications from the API, timers).
+//
+// Long work (fetching RCML, playing audio, pausing) runs on a step goroutine
+// whose result comes back as a message tagged with a generation number; a
+// Live Call Modification cancels the step and bumps the generation, so a
+// late result of the old step is recognised and dropped. A panic on the actor
+// goroutine ends that call, never the process.
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/patchbay/patchbay/plugins/rcml"
+	"github.com/patchbay/patchbay/switch/calls"
+	"github.com/patchbay/patchbay/switch/sdp"
+	"github.com/patchbay/patchbay/switch/sipua"
+	"github.com/patchbay/patchbay/switch/store"
+)
+
+// ErrEnded is returned by Modify when the call ended before the message was handled.
+var ErrEnded = calls.ErrCallEnded
+
+// App is the RCML application a call runs.
+type App struct {
+	URL, Method                          string
+	FallbackURL, FallbackMethod          string
+	StatusCallback, StatusCallbackMethod string // application status callback (§4.4)
+}
+
+// Call is one call leg and its application. Its methods are safe for
+// concurrent use; they talk to the owner goroutine by message.
+type Call struct {
+	deps    *Deps
+	log     *slog.Logger
+	mailbox chan any
+	closing chan struct{} // closed when the call starts ending: steps stop posting
+	done    chan struct{} // closed when the actor goroutine exited
+	sid     string
+
+	// Everything below is owned by the actor goroutine.
+	rec        store.Call
+	app        App
+	in         *sipua.InboundLeg
+	out        *sipua.OutboundLeg
+	negotiated sdp.Negotiated
+	stepKind   stepKind
+	media      Media
+	answered   bool
+	plan       *rcml.Plan
+	pc         int
+	gen        int
+	stepCancel context.CancelFunc
+	steps      sync.WaitGroup
+	ringTimer  *time.Timer
+	sipHeaders map[string]string // X- headers for SipHeader_ parameters
+	appStates  map[string]bool   // application status callback states already sent
+	progress   map[string]bool   // call-progress events subscribed
+	finished   bool
+	hangupWhy  string
+}
+
+// Sid is the CallSid.
+func (c *Call) Sid() string { return c.sid }
+
+// AccountSid is the owner of the call; it never changes.
+func (c *Call) AccountSid() string { return c.rec.AccountSid }
+
+// Done is closed once the call has ended and its goroutine exited.
+func (c *Call) Done() <-chan struct{} { return c.done }
+
+func newCall(d *Deps, rec store.Call, app App) *Call {
+	c := &Call{
+		deps:      d,
+		mailbox:   make(chan any, 32),
+		closing:   make(chan struct{}),
+		done:      make(chan struct{}),
+		sid:       rec.Sid,
+		rec:       rec,
+		app:       app,
+		appStates: make(map[string]bool),
+	}
+	c.log = d.Log.With("call_sid", rec.Sid)
+	return c
+}
+
+// post delivers a message to the actor; once the call is ending it is dropped.
+func (c *Call) post(m any) {
+	select {
+	case c.mailbox <- m:
+	case <-c.closing:
+	}
+}
+
+type (
+	legEvent   struct{ ev sipua.Event }
+	ringExpiry struct{}
+	stepDone   struct {
+		gen  int
+		err  error
+		plan *rcml.Plan // fetch steps
+		doc  string     // URL of the fetched document, for notifications
+	}
+	modifyMsg struct {
+		req   calls.ModifyRequest
+		reply chan modifyReply
+	}
+	modifyReply struct {
+		rec store.Call
+		err error
+	}
+	hangupMsg struct{ reply chan struct{} }
+)
+
+// Modify applies a Live Call Modification and returns the call as it stands
+// once the modification was accepted (and persisted).
+func (c *Call) Modify(ctx context.Context, r calls.ModifyRequest) (store.Call, error) {
+	m := modifyMsg{req: r, reply: make(chan modifyReply, 1)}
+	select {
+	case c.mailbox <- m:
+	case <-c.done:
+		return store.Call{}, ErrEnded
+	case <-ctx.Done():
+		return store.Call{}, ctx.Err()
+	}
+	select {
+	case rep := <-m.reply:
+		return rep.rec, rep.err
+	case <-c.done:
+		// The call ended while handling the message; a hangup request
+		// still counts as accepted.
+		select {
+		case rep := <-m.reply:
+			return rep.rec, rep.err
+		default:
+			return store.Call{}, ErrEnded
+		}
+	case <-ctx.Done():
+		return store.Call{}, ctx.Err()
+	}
+}
+
+// Hangup ends the call (switch shutdown) and returns once it has ended.
+func (c *Call) Hangup(ctx context.Context) {
+	m := hangupMsg{reply: make(chan struct{})}
+	select {
+	case c.mailbox <- m:
+	case <-c.done:
+		return
+	case <-ctx.Done():
+		return
+	}
+	select {
+	case <-c.done:
+	case <-ctx.Done():
+	}
+}
+
+func (c *Call) run(start func()) {
+	defer close(c.done)
+	defer func() {
+		if p := recover(); p != nil {
+			c.log.Error("call actor panicked; ending the call", "panic", p, "stack", string(debug.Stack()))
+			c.hangupWhy = "internal error"
+			c.finish(store.StatusFailed)
+		}
+		c.deps.Ended(c)
+	}()
+	start()
+	for !c.finished {
+		m := <-c.mailbox
+		c.handle(m)
+	}
+}
+
+func (c *Call) handle(m any) {
+	switch m := m.(type) {
+	case legEvent:
+		if c.in != nil {
+			c.onInboundEvent(m.ev)
+		} else {
+			c.onOutboundEvent(m.ev)
+		}
+	case stepDone:
+		if m.gen != c.gen {
+			return // result of a step that was cancelled by a redirect or hangup
+		}
+		c.stepCancel = nil
+		c.onStepDone(m)
+	case ringExpiry:
+		c.onRingTimeout()
+	case modifyMsg:
+		rec, err := c.modify(m.req)
+		m.reply <- modifyReply{rec: rec, err: err}
+	case hangupMsg:
+		if c.answered {
+			c.hangup(store.StatusCompleted, "switch shutdown")
+		} else {
+			c.cancelUnanswered(503, "Service Unavailable")
+		}
+	}
+}
+
+func (c *Call) now() time.Time { return c.deps.Now() }
+
+// save persists the record; every transition goes through here before it is
+// acknowledged to anyone.
+func (c *Call) save() {
+	c.rec.DateUpdated = c.now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.deps.Store.PutCall(ctx, c.rec); err != nil {
+		c.log.Error("persisting call record failed", "err", err)
+	}
+}
+
+func (c *Call) setStatus(s string) {
+	if c.rec.Status == s {
+		return
+	}
+	c.rec.Status = s
+	c.save()
+	c.appStatusCallback()
+}
+
+// startStep runs f on a step goroutine; its result comes back as stepDone.
+func (c *Call) startStep(f func(ctx context.Context) stepDone) {
+	c.cancelStep()
+	ctx, cancel := context.WithCancel(context.Background())
+	c.stepCancel = cancel
+	gen := c.gen
+	c.steps.Add(1)
+	go func() {
+		defer c.steps.Done()
+		r := f(ctx)
+		r.gen = gen
+		c.post(r)
+	}()
+}
+
+// cancelStep stops the running step at once; its late result is ignored.
+func (c *Call) cancelStep() {
+	c.gen++
+	if c.stepCancel != nil {
+		c.stepCancel()
+		c.stepCancel = nil
+	}
+}
+
+func (c *Call) sipCallSidHeader() sip.Header {
+	return sip.NewHeader(sipua.CallSidHeader, c.sid)
+}
+
+// notify records an account notification (and logs it).
+func (c *Call) notify(code int, level int, msg, reqURL, method string) {
+	if level == 0 {
+		c.log.Warn("rcml error", "code", code, "msg", msg, "url", redact(reqURL))
+	} else {
+		c.log.Info("rcml warning", "code", code, "msg", msg, "url", redact(reqURL))
+	}
+	now := c.now()
+	n := store.Notification{
+		AccountSid:    c.rec.AccountSid,
+		CallSid:       c.sid,
+		APIVersion:    "2012-04-24",
+		Log:           level,
+		ErrorCode:     code,
+		MoreInfo:      fmt.Sprintf("https://www.restcomm.com/docs/errors/%d", code),
+		MessageText:   msg,
+		MessageDate:   now,
+		RequestURL:    redact(reqURL),
+		RequestMethod: method,
+		DateCreated:   now,
+		DateUpdated:   now,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.deps.Store.AddNotification(ctx, n); err != nil {
+		c.log.Error("recording notification failed", "err", err)
+	}
+}
+
+// redact removes the password from a URL with user info.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+var errHungUp = errors.New("call hung up")

@@ -1,0 +1,76 @@
+package call
+
+import (
+	"context"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/patchbay/patchbay/plugins/rcml"
+	"github.com/patchbay/patchbay/switch/sdp"
+	"github.com/patchbay/patchbay/switch/store"
+	"github.com/patchbay/patchbay/switch/webhook"
+)
+
+// Media is one leg's RTP endpoint on the switch. The call actor is its only
+// user; Play may run on a step goroutine while the actor calls SetMuted.
+type Media interface {
+	// LocalPort is the RTP port put in our SDP.
+	LocalPort() int
+	// SetRemote sets where to send and which payload types to use, from the
+	// outcome of the SDP offer/answer.
+	SetRemote(n sdp.Negotiated)
+	// Play streams audio until it ends (loop times, 0 = forever) or ctx ends.
+	Play(ctx context.Context, audio Audio, loop int) error
+	// SetMuted stops (or resumes) forwarding what this leg sends.
+	SetMuted(muted bool)
+	// Close releases the port; the Media must not be used afterwards.
+	Close() error
+}
+
+// Audio is decoded audio ready to be played on any leg.
+type Audio interface {
+	// Duration is the playing time of one loop.
+	Duration() time.Duration
+}
+
+// MediaFactory allocates RTP endpoints from the switch's port pool.
+type MediaFactory interface {
+	NewMedia() (Media, error)
+	// LoadAudio fetches (or takes from a cache) and decodes the WAV at url.
+	LoadAudio(ctx context.Context, url string) (Audio, error)
+}
+
+// Interpreter turns a fetched RCML response into a plan. It is the sandboxed
+// RCML handler in production and may be the native parser in tests.
+type Interpreter interface {
+	Handle(ctx context.Context, doc rcml.Document) (*rcml.Plan, error)
+}
+
+// Fetcher fetches RCML documents.
+type Fetcher interface {
+	Fetch(ctx context.Context, r webhook.FetchRequest) (webhook.Document, error)
+}
+
+// Outbox queues HTTP callbacks durably.
+type Outbox interface {
+	Enqueue(ctx context.Context, it store.OutboxItem) error
+}
+
+// Deps are what every call shares with the switch.
+type Deps struct {
+	Store       store.Store
+	Media       MediaFactory
+	Interpreter Interpreter
+	Fetcher     Fetcher
+	Outbox      Outbox
+	// MediaIP is the address put in our SDP.
+	MediaIP netip.Addr
+	// SIPHost is the host of our SIP URIs.
+	SIPHost string
+	Log     *slog.Logger
+	// Ended is called once, from the call's goroutine, after the call ended
+	// and its final record was written.
+	Ended func(c *Call)
+	Now   func() time.Time
+}

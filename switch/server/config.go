@@ -1,0 +1,124 @@
+package server
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a Patchbay process. The zero value
+// is not usable; start from DefaultConfig or ParseConfig.
+type Config struct {
+	HTTPAddr      string // REST API listen address
+	SIPAddr       string // SIP listen address, UDP and TCP
+	MediaIP       string // address put in SDP; default the SIP listen IP
+	RTPPortMin    int
+	RTPPortMax    int
+	DataDir       string // Badger and other state
+	AccountSid    string // bootstrap account; generated at first start when empty
+	AuthToken     string
+	OutboundProxy string // SIP URI that calls to phone numbers are sent to
+	LogLevel      slog.Level
+
+	// InMemory keeps state in memory only (tests); DataDir is then unused.
+	InMemory bool
+	// FetchTimeout bounds one RCML fetch.
+	FetchTimeout time.Duration
+	// ShutdownTimeout bounds the graceful part of a shutdown.
+	ShutdownTimeout time.Duration
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		HTTPAddr:        "127.0.0.1:8080",
+		SIPAddr:         "127.0.0.1:5060",
+		RTPPortMin:      20000,
+		RTPPortMax:      29999,
+		DataDir:         "./data",
+		LogLevel:        slog.LevelInfo,
+		FetchTimeout:    10 * time.Second,
+		ShutdownTimeout: 10 * time.Second,
+	}
+}
+
+// ParseConfig reads flags from args, with PATCHBAY_* variables (looked up
+// through getenv) as defaults for every flag.
+func ParseConfig(args []string, getenv func(string) string) (Config, error) {
+	cfg := DefaultConfig()
+	fs := flag.NewFlagSet("patchbay", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	rtp := fmt.Sprintf("%d-%d", cfg.RTPPortMin, cfg.RTPPortMax)
+	fs.StringVar(&cfg.HTTPAddr, "http", env("PATCHBAY_HTTP", cfg.HTTPAddr), "REST API listen address (PATCHBAY_HTTP)")
+	fs.StringVar(&cfg.SIPAddr, "sip", env("PATCHBAY_SIP", cfg.SIPAddr), "SIP listen address, UDP and TCP (PATCHBAY_SIP)")
+	fs.StringVar(&cfg.MediaIP, "media-ip", env("PATCHBAY_MEDIA_IP", ""), "address put in SDP; default the SIP listen IP (PATCHBAY_MEDIA_IP)")
+	fs.StringVar(&rtp, "rtp-ports", env("PATCHBAY_RTP_PORTS", rtp), "RTP port pool, min-max (PATCHBAY_RTP_PORTS)")
+	fs.StringVar(&cfg.DataDir, "data", env("PATCHBAY_DATA", cfg.DataDir), "directory for Badger and other state (PATCHBAY_DATA)")
+	fs.StringVar(&cfg.AccountSid, "account-sid", env("PATCHBAY_ACCOUNT_SID", ""), "bootstrap account sid; generated once and printed when empty (PATCHBAY_ACCOUNT_SID)")
+	fs.StringVar(&cfg.AuthToken, "auth-token", env("PATCHBAY_AUTH_TOKEN", ""), "bootstrap account auth token (PATCHBAY_AUTH_TOKEN)")
+	fs.StringVar(&cfg.OutboundProxy, "outbound-proxy", env("PATCHBAY_OUTBOUND_PROXY", ""), "SIP URI that calls to phone numbers are sent to (PATCHBAY_OUTBOUND_PROXY)")
+	level := env("PATCHBAY_LOG_LEVEL", "info")
+	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (PATCHBAY_LOG_LEVEL)")
+	if err := fs.Parse(args); err != nil {
+		var b strings.Builder
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+		return cfg, fmt.Errorf("%w\n%s", err, b.String())
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(level)); err != nil {
+		return cfg, fmt.Errorf("--log-level: %w", err)
+	}
+	min, max, err := parsePortRange(rtp)
+	if err != nil {
+		return cfg, fmt.Errorf("--rtp-ports: %w", err)
+	}
+	cfg.RTPPortMin, cfg.RTPPortMax = min, max
+	return cfg, cfg.validate()
+}
+
+func parsePortRange(s string) (int, int, error) {
+	lo, hi, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q is not min-max", s)
+	}
+	min, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	max, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	if err1 != nil || err2 != nil || min < 1024 || max > 65535 || min >= max {
+		return 0, 0, fmt.Errorf("%q is not a port range within 1024-65535", s)
+	}
+	return min, max, nil
+}
+
+func (c *Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return fmt.Errorf("--http %q: %w", c.HTTPAddr, err)
+	}
+	host, _, err := net.SplitHostPort(c.SIPAddr)
+	if err != nil {
+		return fmt.Errorf("--sip %q: %w", c.SIPAddr, err)
+	}
+	if c.MediaIP == "" {
+		c.MediaIP = host
+	}
+	if net.ParseIP(c.MediaIP) == nil {
+		return fmt.Errorf("--media-ip %q is not an IP address", c.MediaIP)
+	}
+	if (c.AccountSid == "") != (c.AuthToken == "") {
+		return fmt.Errorf("--account-sid and --auth-token go together")
+	}
+	return nil
+}

@@ -1,0 +1,263 @@
+// Package server assembles a whole Patchbay switch from its parts: the
+// Badger store, the SIP user agent, the media port pool, the RCML fetcher
+// and interpreter, the callback outbox, the switchboard and the REST API.
+// cmd/patchbay runs it; end-to-end tests start it in-process.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/patchbay/patchbay/api"
+	"github.com/patchbay/patchbay/plugins/rcml"
+	"github.com/patchbay/patchbay/switch/call"
+	"github.com/patchbay/patchbay/switch/media"
+	"github.com/patchbay/patchbay/switch/sipua"
+	"github.com/patchbay/patchbay/switch/store"
+	"github.com/patchbay/patchbay/switch/store/badgerstore"
+	"github.com/patchbay/patchbay/switch/switchboard"
+	"github.com/patchbay/patchbay/switch/webhook"
+)
+
+// Version is reported in the User-Agent of SIP and HTTP requests.
+const Version = "0.1.0"
+
+// Server is a running switch.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *badgerstore.Store
+	account store.Account
+	created bool
+	ports   *media.PortPool
+	board   *switchboard.Switchboard
+	stack   *sipua.Stack
+	api     *api.Server
+	httpLn  net.Listener
+	outbox  *webhook.Outbox
+
+	cancelSIP    context.CancelFunc
+	cancelOutbox context.CancelFunc
+	bg           sync.WaitGroup
+	sipErr       chan error
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// Run starts a switch, prints the bootstrap account to out, and serves until
+// ctx ends; then it shuts down gracefully.
+func Run(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
+	s, err := Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	acct := s.Account()
+	if s.created {
+		fmt.Fprintf(out, "Created the bootstrap account.\n")
+	}
+	fmt.Fprintf(out, "Patchbay %s\n  REST API:  http://%s/restcomm/2012-04-24/Accounts/%s\n  SIP:       %s (UDP and TCP)\n  AccountSid: %s\n  AuthToken:  %s\n",
+		Version, s.HTTPAddr(), acct.Sid, cfg.SIPAddr, acct.Sid, acct.AuthToken)
+	select {
+	case <-ctx.Done():
+	case err := <-s.sipErr:
+		log.Error("SIP listener failed", "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+// Start builds and starts a switch; it returns once SIP and HTTP listen.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log, sipErr: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.closePartial()
+		}
+	}()
+	s.store, err = badgerstore.Open(badgerstore.Options{Dir: cfg.DataDir, InMemory: cfg.InMemory, Logger: log.With("component", "badger")})
+	if err != nil {
+		return nil, fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
+	}
+	s.account, s.created, err = api.EnsureBootstrapAccount(ctx, s.store, cfg.AccountSid, cfg.AuthToken)
+	if err != nil {
+		return nil, fmt.Errorf("bootstrap account: %w", err)
+	}
+	mediaIP, err := netip.ParseAddr(cfg.MediaIP)
+	if err != nil {
+		return nil, fmt.Errorf("--media-ip: %w", err)
+	}
+	s.ports, err = media.NewPortPool(mediaIP, cfg.RTPPortMin, cfg.RTPPortMax)
+	if err != nil {
+		return nil, fmt.Errorf("RTP port pool: %w", err)
+	}
+	httpClient := webhook.NewHTTPClient(Version)
+	fetcher, err := webhook.NewFetcher(httpClient, webhook.WithFetchTimeout(cfg.FetchTimeout), webhook.WithFetchLogger(log.With("component", "rcml-fetch")))
+	if err != nil {
+		return nil, fmt.Errorf("RCML fetcher: %w", err)
+	}
+	s.outbox, err = webhook.NewOutbox(s.store, httpClient, webhook.WithOutboxLogger(log.With("component", "outbox")))
+	if err != nil {
+		return nil, fmt.Errorf("callback outbox: %w", err)
+	}
+	sipHost, _, _ := net.SplitHostPort(cfg.SIPAddr)
+	s.board, err = switchboard.New(switchboard.Config{
+		Deps: call.Deps{
+			Store:       s.store,
+			Media:       &mediaFactory{pool: s.ports, client: httpClient, log: log.With("component", "media"), ttl: time.Minute, cache: make(map[string]cachedClip)},
+			Interpreter: nativeInterpreter{},
+			Fetcher:     fetcher,
+			Outbox:      s.outbox,
+			MediaIP:     mediaIP,
+			SIPHost:     sipHost,
+			Log:         log,
+			Now:         time.Now,
+		},
+		OutboundProxy: cfg.OutboundProxy,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if n, err := s.board.Reconcile(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Warn("ended calls left live by the previous run", "count", n)
+	}
+	oc, cancelOutbox := context.WithCancel(context.Background())
+	s.cancelOutbox = cancelOutbox
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := s.outbox.Run(oc); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("callback outbox stopped", "err", err)
+		}
+	}()
+
+	s.stack, err = sipua.New(sipua.Config{ListenAddr: cfg.SIPAddr, UserAgent: "Patchbay/" + Version, Logger: log.With("component", "sip")}, s.board)
+	if err != nil {
+		return nil, err
+	}
+	s.board.SetDialer(s.stack)
+	sc, cancelSIP := context.WithCancel(context.Background())
+	s.cancelSIP = cancelSIP
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := s.stack.Serve(sc); err != nil {
+			s.sipErr <- err
+		}
+	}()
+	select {
+	case <-s.stack.Ready():
+	case err := <-s.sipErr:
+		return nil, err
+	case <-time.After(5 * time.Second):
+		return nil, fmt.Errorf("SIP did not start listening on %s", cfg.SIPAddr)
+	}
+
+	s.api, err = api.New(api.Config{Store: s.store, Calls: s.board, Logger: log.With("component", "api"), Ready: s.ready})
+	if err != nil {
+		return nil, err
+	}
+	s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("REST API listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		if err := s.api.Listen(s.httpLn); err != nil {
+			log.Error("REST API stopped", "err", err)
+		}
+	}()
+	log.Info("patchbay started", "http", s.HTTPAddr(), "sip", cfg.SIPAddr, "media_ip", cfg.MediaIP, "rtp_ports", fmt.Sprintf("%d-%d", cfg.RTPPortMin, cfg.RTPPortMax))
+	return s, nil
+}
+
+func (s *Server) ready() bool {
+	select {
+	case <-s.stack.Ready():
+		return s.httpLn != nil
+	default:
+		return false
+	}
+}
+
+// Account is the bootstrap account.
+func (s *Server) Account() store.Account { return s.account }
+
+// HTTPAddr is the address the REST API listens on.
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// Store gives tests access to the state.
+func (s *Server) Store() store.Store { return s.store }
+
+// LiveCalls is the number of calls in progress.
+func (s *Server) LiveCalls() int { return s.board.Live() }
+
+// PortsInUse is the number of RTP ports held.
+func (s *Server) PortsInUse() int { return s.ports.InUse() }
+
+// Shutdown refuses new calls, hangs up the live ones (BYE), stops the API,
+// SIP and the outbox, and flushes the store.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() {
+		s.stack.Refuse()
+		var errs []error
+		if err := s.board.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		if err := s.api.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("REST API: %w", err))
+		}
+		s.cancelSIP()
+		if err := s.stack.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("SIP: %w", err))
+		}
+		s.cancelOutbox()
+		s.bg.Wait()
+		if err := s.store.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("store: %w", err))
+		}
+		s.shutdownErr = errors.Join(errs...)
+		s.log.Info("patchbay stopped")
+	})
+	return s.shutdownErr
+}
+
+// closePartial undoes a Start that failed half-way.
+func (s *Server) closePartial() {
+	if s.cancelSIP != nil {
+		s.cancelSIP()
+	}
+	if s.stack != nil {
+		_ = s.stack.Close()
+	}
+	if s.cancelOutbox != nil {
+		s.cancelOutbox()
+	}
+	if s.httpLn != nil {
+		_ = s.httpLn.Close()
+	}
+	s.bg.Wait()
+	if s.store != nil {
+		_ = s.store.Close()
+	}
+}
+
+// nativeInterpreter runs the RCML parser in-process.
+type nativeInterpreter struct{}
+
+func (nativeInterpreter) Handle(_ context.Context, d rcml.Document) (*rcml.Plan, error) {
+	return rcml.Handle(d)
+}

@@ -1,0 +1,291 @@
+// Package switchboard owns the live calls: it routes inbound INVITEs to the
+// application of the number they dialed, places calls for the REST API and
+// hands Live Call Modifications to the owning call's goroutine.
+//
+// The switchboard only keeps the index of live calls; each call's state
+// belongs to its call actor (package call).
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/patchbay/patchbay/switch/call"
+	"github.com/patchbay/patchbay/switch/calls"
+	"github.com/patchbay/patchbay/switch/sdp"
+	"github.com/patchbay/patchbay/switch/sid"
+	"github.com/patchbay/patchbay/switch/sipua"
+	"github.com/patchbay/patchbay/switch/store"
+)
+
+// Config configures a Switchboard.
+type Config struct {
+	// Deps are shared with every call; Deps.Ended is set by New.
+	Deps call.Deps
+	// OutboundProxy is the SIP URI calls to numbers go to ("" = none).
+	OutboundProxy string
+}
+
+// Switchboard implements calls.Controller and sipua.Handler.
+type Switchboard struct {
+	deps   call.Deps
+	log    *slog.Logger
+	proxy  *sip.Uri
+	dialer call.Dialer
+
+	mu      sync.Mutex
+	live    map[string]*call.Call
+	closing bool
+	idle    chan struct{} // signalled when live becomes empty while closing
+}
+
+var (
+	_ calls.Controller = (*Switchboard)(nil)
+	_ sipua.Handler    = (*Switchboard)(nil)
+)
+
+// New builds a Switchboard. Call SetDialer before placing calls.
+func New(cfg Config) (*Switchboard, error) {
+	s := &Switchboard{deps: cfg.Deps, log: cfg.Deps.Log, live: make(map[string]*call.Call), idle: make(chan struct{}, 1)}
+	if s.deps.Now == nil {
+		s.deps.Now = time.Now
+	}
+	s.deps.Ended = s.ended
+	if cfg.OutboundProxy != "" {
+		var u sip.Uri
+		raw := cfg.OutboundProxy
+		if !strings.HasPrefix(raw, "sip:") && !strings.HasPrefix(raw, "sips:") {
+			raw = "sip:" + raw
+		}
+		if err := sip.ParseUri(raw, &u); err != nil {
+			return nil, fmt.Errorf("switchboard: outbound proxy %q: %w", cfg.OutboundProxy, err)
+		}
+		s.proxy = &u
+	}
+	return s, nil
+}
+
+// SetDialer sets the SIP stack that places outbound legs. The stack needs
+// the switchboard as its handler, so the two are wired after construction.
+func (s *Switchboard) SetDialer(d call.Dialer) { s.dialer = d }
+
+// Live returns the number of live calls.
+func (s *Switchboard) Live() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.live)
+}
+
+func (s *Switchboard) add(c *call.Call) {
+	s.mu.Lock()
+	s.live[c.Sid()] = c
+	s.mu.Unlock()
+}
+
+func (s *Switchboard) ended(c *call.Call) {
+	s.mu.Lock()
+	delete(s.live, c.Sid())
+	empty := len(s.live) == 0 && s.closing
+	s.mu.Unlock()
+	if empty {
+		select {
+		case s.idle <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *Switchboard) get(callSid string) *call.Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.live[callSid]
+}
+
+// HandleInvite routes a new inbound call (sipua.Handler).
+func (s *Switchboard) HandleInvite(leg *sipua.InboundLeg) {
+	log := s.log.With("sip_call_id", leg.CallID, "from", leg.FromUser, "to", leg.RequestUser)
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		leg.Reject(503, "Service Unavailable")
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	num, err := s.deps.Store.MatchPhoneNumber(ctx, leg.RequestUser)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			log.Error("number lookup failed", "err", err)
+			leg.Reject(500, "Server Internal Error")
+			return
+		}
+		log.Info("INVITE to an unknown number")
+		leg.Reject(404, "Not Found")
+		return
+	}
+	acct, err := s.deps.Store.Account(ctx, num.AccountSid)
+	if err != nil || acct.Status != store.AccountActive {
+		log.Info("INVITE to a number of an inactive account", "account_sid", num.AccountSid)
+		leg.Reject(403, "Account is not ACTIVE")
+		return
+	}
+	if len(leg.SDP) == 0 {
+		// Offerless INVITEs (late offer) are not supported: we must pick a
+		// codec before answering.
+		leg.Reject(488, "Not Acceptable Here", sip.NewHeader("Warning", `399 patchbay "an SDP offer is required"`))
+		return
+	}
+	offer, err := sdp.ParseOffer(leg.SDP)
+	if err != nil {
+		log.Info("INVITE with bad SDP", "err", err)
+		leg.Reject(400, "Bad Request", sip.NewHeader("Warning", fmt.Sprintf("399 patchbay %q", "malformed SDP: "+err.Error())))
+		return
+	}
+	n, err := sdp.Negotiate(offer, sdp.DefaultCodecs())
+	if err != nil {
+		log.Info("INVITE without a common codec", "err", err)
+		leg.Reject(488, "Not Acceptable Here", sip.NewHeader("Warning", `304 patchbay "no common codec: PCMU or PCMA required"`))
+		return
+	}
+	c := call.StartInbound(&s.deps, call.InboundParams{Leg: leg, Number: num, Negotiated: n})
+	s.add(c)
+	log.Info("inbound call", "call_sid", c.Sid(), "account_sid", num.AccountSid)
+}
+
+// Create places an outbound call (calls.Controller).
+func (s *Switchboard) Create(ctx context.Context, r calls.CreateRequest) ([]store.Call, error) {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return nil, calls.ErrShuttingDown
+	}
+	var target sip.Uri
+	var toUser string
+	switch r.ToKind {
+	case calls.TargetSIP:
+		raw := r.To
+		if !strings.HasPrefix(raw, "sip:") && !strings.HasPrefix(raw, "sips:") {
+			raw = "sip:" + raw
+		}
+		if err := sip.ParseUri(raw, &target); err != nil || target.Host == "" {
+			return nil, fmt.Errorf("%w: %q is not a SIP URI", calls.ErrBadTarget, r.To)
+		}
+		toUser = target.User
+	case calls.TargetNumber:
+		if s.proxy == nil {
+			return nil, calls.ErrNoOutboundProxy
+		}
+		target = *s.proxy.Clone()
+		target.User = r.To
+		toUser = r.To
+	case calls.TargetClient:
+		return nil, calls.ErrClientNotRegistered
+	default:
+		return nil, fmt.Errorf("%w: unknown target kind %q", calls.ErrBadTarget, r.ToKind)
+	}
+	if s.dialer == nil {
+		return nil, errors.New("switchboard: no SIP dialer")
+	}
+	c, rec, err := call.StartOutbound(&s.deps, call.OutboundParams{Req: r, Target: target, ToUser: toUser, Dialer: s.dialer})
+	if err != nil {
+		return nil, err
+	}
+	s.add(c)
+	return []store.Call{rec}, nil
+}
+
+// Modify applies a Live Call Modification (calls.Controller).
+func (s *Switchboard) Modify(ctx context.Context, r calls.ModifyRequest) (store.Call, error) {
+	callSid := sid.CanonicalCall(r.CallSid)
+	r.CallSid = callSid
+	if c := s.get(callSid); c != nil {
+		if c.AccountSid() != r.AccountSid && !r.Superuser {
+			return store.Call{}, calls.ErrUnknownCall
+		}
+		rec, err := c.Modify(ctx, r)
+		if errors.Is(err, call.ErrEnded) {
+			return store.Call{}, calls.ErrCallEnded
+		}
+		return rec, err
+	}
+	rec, err := s.deps.Store.Call(ctx, callSid)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Call{}, calls.ErrUnknownCall
+	}
+	if err != nil {
+		return store.Call{}, fmt.Errorf("switchboard: looking up call %s: %w", callSid, err)
+	}
+	if rec.AccountSid != r.AccountSid && !r.Superuser {
+		return store.Call{}, calls.ErrUnknownCall
+	}
+	return store.Call{}, calls.ErrCallEnded
+}
+
+// Shutdown refuses new calls, hangs up every live call and waits until they
+// have ended or ctx is done.
+func (s *Switchboard) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	live := make([]*call.Call, 0, len(s.live))
+	for _, c := range s.live {
+		live = append(live, c)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range live {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Hangup(ctx)
+		}()
+	}
+	wg.Wait()
+	for _, c := range live {
+		select {
+		case <-c.Done():
+		case <-ctx.Done():
+			return fmt.Errorf("switchboard: %d calls still live at shutdown: %w", s.Live(), ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Reconcile ends, in the store, the calls that were live when the process
+// last stopped: nothing of them survives a restart, so they get an end time
+// and a final status.
+func (s *Switchboard) Reconcile(ctx context.Context) (int, error) {
+	recs, err := s.deps.Store.LiveCalls(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("switchboard: listing live calls: %w", err)
+	}
+	now := s.deps.Now()
+	for _, r := range recs {
+		switch {
+		case !r.AnswerTime.IsZero():
+			r.Status = store.StatusCompleted
+			r.Duration = int(now.Sub(r.AnswerTime).Seconds())
+		case r.Status == store.StatusQueued || r.Status == store.StatusRinging:
+			r.Status = store.StatusCanceled
+			r.Duration = 0
+		default:
+			r.Status = store.StatusFailed
+			r.Duration = 0
+		}
+		r.EndTime = now
+		r.DateUpdated = now
+		if err := s.deps.Store.PutCall(ctx, r); err != nil {
+			return 0, fmt.Errorf("switchboard: ending stale call %s: %w", r.Sid, err)
+		}
+		s.log.Warn("ended a call left live by the previous run", "call_sid", r.Sid, "status", r.Status)
+	}
+	return len(recs), nil
+}
