@@ -1,0 +1,116 @@
+package rcml
+
+import (
+	"encoding/xml"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// attrs are the attributes of one element. Names are matched on their local part,
+// case-sensitively, and values are trimmed, as upstream.
+type attrs []xml.Attr
+
+// get returns the trimmed value of the named attribute and whether it is present.
+func (a attrs) get(name string) (string, bool) {
+	for i := range a {
+		if a[i].Name.Local == name {
+			return strings.TrimSpace(a[i].Value), true
+		}
+	}
+	return "", false
+}
+
+// value returns the trimmed value of the named attribute, "" when absent.
+func (a attrs) value(name string) string {
+	v, _ := a.get(name)
+	return v
+}
+
+// warn records a warning.
+func (p *parser) warn(code int, format string, args ...any) {
+	p.plan.Warnings = append(p.plan.Warnings, Warning{Code: code, Message: fmt.Sprintf(format, args...)})
+}
+
+// intAttr parses a whole number of at least min; empty or absent gives def silently,
+// anything else invalid gives def and a warning.
+func (p *parser) intAttr(a attrs, verb, name string, def, min, code int) int {
+	v := a.value(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		p.warn(code, "%q is not a valid %s for <%s>; using %d", v, name, verb, def)
+		return def
+	}
+	return n
+}
+
+// boolAttr parses "true" or "false" in any case.
+func (p *parser) boolAttr(a attrs, verb, name string, def bool, code int) bool {
+	v := a.value(name)
+	switch {
+	case v == "":
+		return def
+	case strings.EqualFold(v, "true"):
+		return true
+	case strings.EqualFold(v, "false"):
+		return false
+	}
+	p.warn(code, "%q is not a valid %s for <%s>; using %t", v, name, verb, def)
+	return def
+}
+
+// methodAttr normalises an HTTP method attribute to GET or POST (the default).
+func (p *parser) methodAttr(a attrs, verb, name string, code int) string {
+	v := a.value(name)
+	switch {
+	case v == "":
+		return MethodPOST
+	case strings.EqualFold(v, MethodPOST):
+		return MethodPOST
+	case strings.EqualFold(v, MethodGET):
+		return MethodGET
+	}
+	p.warn(code, "%q is not a valid HTTP %s for <%s>; using POST", v, name, verb)
+	return MethodPOST
+}
+
+// urlAttr resolves a URL attribute; empty, absent or unparseable gives "".
+func (p *parser) urlAttr(a attrs, verb, name string, code int) string {
+	return p.resolve(a.value(name), verb, name, code)
+}
+
+// resolve makes ref absolute against the document URL. Absolute URLs are kept exactly
+// as written; relative ones stay relative when there is no document URL. An unparseable
+// ref gives "" and a warning with code.
+func (p *parser) resolve(ref, verb, what string, code int) string {
+	if ref == "" {
+		return ""
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		p.warn(code, "%q is an invalid URI for the %s of <%s>", ref, what, verb)
+		return ""
+	}
+	if u.Scheme != "" || p.base == nil {
+		return ref
+	}
+	return p.base.ResolveReference(u).String()
+}
+
+// keysAttr validates a key list such as finishOnKey: one to twelve of 0-9, * and #.
+func keysValid(v string) bool {
+	if len(v) == 0 || len(v) > 12 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= '0' && c <= '9') && c != '*' && c != '#' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,205 @@
+package rcml
+
+import (
+	"strings"
+)
+
+func (p *parser) dial(a attrs) *Dial {
+	const verb = "Dial"
+	d := &Dial{
+		Mode:      DialModeFork,
+		Action:    p.urlAttr(a, verb, "action", CodeInvalidURI),
+		Method:    p.methodAttr(a, verb, "method", CodeDialMethod),
+		Timeout:   p.intAttr(a, verb, "timeout", 30, 1, CodeDialTimeout),
+		TimeLimit: p.intAttr(a, verb, "timeLimit", 14400, 1, CodeDialTimeLimit),
+		CallerID:  a.value("callerId"),
+		Record:    p.boolAttr(a, verb, "record", false, CodeDialRecord),
+	}
+	if !callerIDValid(d.CallerID) {
+		p.warn(CodeDialCallerID, "%q is not a valid callerId for <Dial>; using the caller's From", d.CallerID)
+		d.CallerID = ""
+	}
+	return d
+}
+
+// callerIDValid rejects what cannot go in a SIP From: whitespace, controls, angle
+// brackets and quotes.
+func callerIDValid(s string) bool {
+	if len(s) > 256 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"':
+			return false
+		}
+	}
+	return true
+}
+
+// noun parses the attributes of a direct child of a taken Dial; nil means the element is
+// not a noun Patchbay uses (Video, Queue, unknown).
+func (p *parser) noun(name string, a attrs) any {
+	switch name {
+	case TargetNumber, TargetClient, TargetSip, "Uri":
+		kind := name
+		if kind == "Uri" {
+			kind = TargetSip
+		}
+		t := &Target{
+			Kind:                 kind,
+			URL:                  p.urlAttr(a, name, "url", CodeInvalidURI),
+			Method:               p.methodAttr(a, name, "method", CodeDialNounMethod),
+			StatusCallback:       p.urlAttr(a, name, "statusCallback", CodeInvalidURI),
+			StatusCallbackMethod: p.methodAttr(a, name, "statusCallbackMethod", CodeDialNounMethod),
+			StatusCallbackEvents: callbackEvents(a.value("statusCallbackEvent")),
+		}
+		if kind == TargetSip {
+			t.Username, t.Password = a.value("username"), a.value("password")
+		}
+		return t
+	case "Conference":
+		return p.conference(a)
+	}
+	return nil
+}
+
+// callbackEvents splits a comma-separated event list, removing all whitespace as
+// upstream (so "initiated,  answered" works); nil when there is none.
+func callbackEvents(v string) []string {
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		e = strings.Join(strings.Fields(e), "")
+		if e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (p *parser) conference(a attrs) *Conference {
+	const verb = "Conference"
+	c := &Conference{
+		Muted:                  p.boolAttr(a, verb, "muted", false, CodeConferenceValue),
+		Beep:                   p.boolAttr(a, verb, "beep", true, CodeConferenceValue),
+		StartConferenceOnEnter: p.boolAttr(a, verb, "startConferenceOnEnter", true, CodeConferenceValue),
+		EndConferenceOnExit:    p.boolAttr(a, verb, "endConferenceOnExit", false, CodeConferenceValue),
+		WaitURL:                DefaultConferenceWaitURL,
+		WaitMethod:             p.methodAttr(a, verb, "waitMethod", CodeConferenceWaitMethod),
+		MaxParticipants:        p.intAttr(a, verb, "maxParticipants", 40, 1, CodeConferenceValue),
+	}
+	if v, ok := a.get("waitUrl"); ok {
+		if v == "" {
+			c.WaitURL = "" // explicitly no music
+		} else if u := p.resolve(v, verb, "waitUrl", CodeConferenceWaitURL); u != "" {
+			c.WaitURL = u
+		}
+	}
+	return c
+}
+
+// finishNoun completes a noun with its text and adds it to the Dial.
+func (p *parser) finishNoun(d *dialState, item any, text string) {
+	d.nouns++
+	switch n := item.(type) {
+	case *Target:
+		if fillTarget(n, text) {
+			d.dial.Targets = append(d.dial.Targets, *n)
+		}
+	case *Conference:
+		if text != "" && d.dial.Conference == nil { // the first named Conference wins
+			n.Name = text
+			d.dial.Conference = n
+		}
+	}
+}
+
+// finishDial settles a Dial once all its nouns are in; false means it has no target and
+// is dropped.
+func (p *parser) finishDial(ds *dialState, text string) bool {
+	d := ds.dial
+	if d.Conference != nil { // conference mode takes precedence over any other noun
+		d.Mode = DialModeConference
+		d.Targets = nil
+		return true
+	}
+	if len(d.Targets) > 0 {
+		return true
+	}
+	// The shortcut only applies to a Dial without nouns; nouns that were all invalid
+	// leave d.Targets empty but still disable it.
+	if text == "" || ds.nouns > 0 {
+		return false
+	}
+	t := Target{Method: MethodPOST, StatusCallbackMethod: MethodPOST}
+	to, _ := splitHeaders(text)
+	switch {
+	case strings.Contains(to, "@"):
+		t.Kind = TargetSip
+	case strings.HasPrefix(to, "client"):
+		t.Kind = TargetClient
+	default:
+		t.Kind = TargetNumber
+	}
+	if !fillTarget(&t, text) {
+		return false
+	}
+	d.Targets = []Target{t}
+	d.FromText = true
+	return true
+}
+
+// fillTarget sets To and Headers from a noun's text; false when there is no target.
+func fillTarget(t *Target, text string) bool {
+	to, headers := splitHeaders(text)
+	switch t.Kind {
+	case TargetClient:
+		if len(to) >= len("client:") && strings.EqualFold(to[:len("client:")], "client:") {
+			to = strings.TrimSpace(to[len("client:"):])
+		}
+	case TargetSip:
+		if to != "" && !hasSIPScheme(to) {
+			to = "sip:" + to
+		}
+	}
+	if to == "" {
+		return false
+	}
+	t.To, t.Headers = to, headers
+	return true
+}
+
+func hasSIPScheme(s string) bool {
+	for _, scheme := range []string{"sip:", "sips:"} {
+		if len(s) >= len(scheme) && strings.EqualFold(s[:len(scheme)], scheme) {
+			return true
+		}
+	}
+	return false
+}
+
+// splitHeaders splits "target?X-A=1&X-B=2" into the target and its custom SIP headers
+// (nil when there are none). A header without '=' has an empty value; the last of
+// duplicate names wins.
+func splitHeaders(text string) (string, map[string]string) {
+	to, query, found := strings.Cut(text, "?")
+	to = strings.TrimSpace(to)
+	if !found {
+		return to, nil
+	}
+	var headers map[string]string
+	for _, kv := range strings.Split(query, "&") {
+		k, v, _ := strings.Cut(kv, "=")
+		if k = strings.TrimSpace(k); k == "" {
+			continue
+		}
+		if headers == nil {
+			headers = make(map[string]string)
+		}
+		headers[k] = strings.TrimSpace(v)
+	}
+	return to, headers
+}

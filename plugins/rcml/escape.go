@@ -1,0 +1,103 @@
+package rcml
+
+import "bytes"
+
+// escapeBareAmpersands returns body with every '&' that does not start a character or
+// entity reference replaced by "&amp;", as upstream does before parsing (so that
+// "?X-A=1&X-B=2" header suffixes need no escaping). CDATA sections are left alone, since
+// '&' is literal there. It returns body itself when nothing needs escaping, and the
+// offsets (in the returned text) where "amp;" was inserted, to map error offsets back.
+func escapeBareAmpersands(body []byte) ([]byte, []int) {
+	first := bytes.IndexByte(body, '&')
+	if first < 0 {
+		return body, nil
+	}
+	var out []byte
+	var inserted []int
+	copied := 0 // body[:copied] is already in out
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '<':
+			if bytes.HasPrefix(body[i:], cdataOpen) {
+				end := bytes.Index(body[i+len(cdataOpen):], cdataClose)
+				if end < 0 {
+					i = len(body)
+				} else {
+					i += len(cdataOpen) + end + len(cdataClose) - 1
+				}
+			}
+		case '&':
+			if isReference(body[i+1:]) {
+				continue
+			}
+			if out == nil {
+				out = make([]byte, 0, len(body)+16)
+			}
+			out = append(out, body[copied:i+1]...)
+			inserted = append(inserted, len(out))
+			out = append(out, "amp;"...)
+			copied = i + 1
+		}
+	}
+	if out == nil {
+		return body, nil
+	}
+	return append(out, body[copied:]...), inserted
+}
+
+var (
+	cdataOpen  = []byte("<![CDATA[")
+	cdataClose = []byte("]]>")
+)
+
+// isReference reports whether s (the bytes after an '&') starts with "#digits;",
+// "#xhex;" or "name;" where name is a letter or '_' followed by letters, digits or '_'.
+// Unknown names are kept: the decoder then rejects them, as upstream's parser does.
+func isReference(s []byte) bool {
+	if len(s) == 0 {
+		return false
+	}
+	i := 0
+	switch {
+	case s[0] == '#' && len(s) > 1 && (s[1] == 'x' || s[1] == 'X'):
+		i = 2
+		for i < len(s) && isHex(s[i]) {
+			i++
+		}
+		return i > 2 && i < len(s) && s[i] == ';'
+	case s[0] == '#':
+		i = 1
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		return i > 1 && i < len(s) && s[i] == ';'
+	case isLetter(s[0]) || s[0] == '_':
+		i = 1
+		for i < len(s) && (isLetter(s[i]) || s[i] == '_' || (s[i] >= '0' && s[i] <= '9')) {
+			i++
+		}
+		return i < len(s) && s[i] == ';'
+	}
+	return false
+}
+
+func isLetter(b byte) bool { return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') }
+
+func isHex(b byte) bool {
+	return (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F')
+}
+
+// originalOffset maps an offset in the escaped text back to the original document.
+func originalOffset(off int64, inserted []int) int64 {
+	shift := int64(0)
+	for _, at := range inserted {
+		if int64(at) >= off {
+			break
+		}
+		shift += 4
+	}
+	if shift > off {
+		return 0
+	}
+	return off - shift
+}

@@ -1,0 +1,77 @@
+package rcml
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Document is what the host fetched: the response body, the URL it came from (after
+// redirects; relative URLs resolve against it) and the response Content-Type.
+type Document struct {
+	Body        []byte
+	URL         string
+	ContentType string
+}
+
+// Handle turns a fetched response into a plan following spec §4.2: XML (text/xml,
+// application/xml, text/html) is parsed as RCML; WAV audio becomes a Play of the URL;
+// plain text becomes a Say of the body. A missing Content-Type gives ErrNoContentType,
+// any other one ErrUnsupportedContentType; a bad document gives a *ParseError.
+func Handle(d Document) (*Plan, error) {
+	mt, params := mediaType(d.ContentType)
+	switch mt {
+	case "":
+		return nil, ErrNoContentType
+	case "text/xml", "application/xml", "text/html":
+		return Parse(d.Body, d.URL)
+	case "audio/wav", "audio/wave", "audio/x-wav":
+		return &Plan{Verbs: []Verb{{Kind: KindPlay, Play: &Play{URL: strings.ToValidUTF8(d.URL, "\uFFFD"), Loop: 1}}}}, nil
+	case "text/plain":
+		return sayText(d.Body, params)
+	}
+	return nil, fmt.Errorf("%w %q", ErrUnsupportedContentType, mt)
+}
+
+// sayText speaks a text/plain body. An empty body gives an empty plan (the call then
+// hangs up, as at the end of any document).
+func sayText(body []byte, params string) (*Plan, error) {
+	if len(body) > MaxDocumentSize {
+		return nil, &ParseError{
+			Msg: fmt.Sprintf("document is %d bytes, the limit is %d", len(body), MaxDocumentSize),
+			Err: ErrDocumentTooLarge,
+		}
+	}
+	if isLatin1(params) {
+		body = latin1ToUTF8(body)
+	}
+	text := strings.TrimSpace(string(body))
+	if !utf8.ValidString(text) {
+		text = strings.ToValidUTF8(text, "\uFFFD")
+	}
+	plan := &Plan{Verbs: []Verb{}}
+	if text != "" {
+		plan.Verbs = append(plan.Verbs, Verb{Kind: KindSay, Say: &Say{Text: text, Voice: "man", Language: "en", Loop: 1}})
+	}
+	return plan, nil
+}
+
+// mediaType returns the lower-cased media type of a Content-Type value and the raw
+// parameters after it.
+func mediaType(contentType string) (string, string) {
+	mt, params, _ := strings.Cut(contentType, ";")
+	return strings.ToLower(strings.TrimSpace(mt)), params
+}
+
+// isLatin1 reports whether Content-Type parameters declare an ISO-8859-1 charset.
+func isLatin1(params string) bool {
+	for _, p := range strings.Split(params, ";") {
+		k, v, _ := strings.Cut(p, "=")
+		if !strings.EqualFold(strings.TrimSpace(k), "charset") {
+			continue
+		}
+		v = strings.Trim(strings.TrimSpace(v), `"`)
+		return strings.EqualFold(v, "iso-8859-1") || strings.EqualFold(v, "latin1")
+	}
+	return false
+}

@@ -1,0 +1,279 @@
+package rcml
+
+import (
+	"bytes"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+)
+
+// Parse parses an RCML document into a plan. docURL is the URL the document was fetched
+// from; relative URLs in the document are resolved against it (when it is empty they
+// are kept relative). A document that is not acceptable RCML gives a *ParseError.
+func Parse(body []byte, docURL string) (*Plan, error) {
+	var base *url.URL
+	if docURL != "" {
+		u, err := url.Parse(docURL)
+		if err != nil {
+			return nil, fmt.Errorf("%w %q: %w", ErrInvalidDocumentURL, docURL, err)
+		}
+		base = u
+	}
+	if len(body) > MaxDocumentSize {
+		return nil, &ParseError{
+			Msg: fmt.Sprintf("document is %d bytes, the limit is %d", len(body), MaxDocumentSize),
+			Err: ErrDocumentTooLarge,
+		}
+	}
+	text, inserted := escapeBareAmpersands(body)
+	p := parser{
+		dec:      xml.NewDecoder(bytes.NewReader(text)),
+		base:     base,
+		inserted: inserted,
+		stack:    make([]frame, 0, 8),
+	}
+	p.dec.CharsetReader = charsetReader
+	if err := p.run(); err != nil {
+		return nil, err
+	}
+	p.compact()
+	if p.plan.Verbs == nil {
+		p.plan.Verbs = []Verb{} // "verbs": [] rather than null on the wire
+	}
+	return &p.plan, nil
+}
+
+// role says what an open element is to the walk.
+type role uint8
+
+const (
+	roleOther  role = iota // unknown element, or a verb owned by a verb that has no use for it
+	roleVerb               // a verb taken into the plan
+	rolePrompt             // a Say, Play or Pause owned by a Gather
+	roleNoun               // a Number, Client, Sip, Uri or Conference of a taken Dial
+)
+
+// frame is one open element.
+type frame struct {
+	name      xml.Name
+	id        int
+	role      role
+	collect   bool // whether its character data is gathered
+	textStart int  // where its text starts in parser.text
+	verb      int  // roleVerb: index in plan.Verbs
+	item      any  // roleVerb, roleNoun: what is being built (*Gather, *dialState, *Target, ...)
+	prompt    Verb // rolePrompt: the prompt being built
+}
+
+// parser holds the state of one Parse call.
+type parser struct {
+	dec      *xml.Decoder
+	base     *url.URL
+	inserted []int
+	plan     Plan
+	stack    []frame
+	text     []byte // character data of the open collecting elements, innermost last
+	lastID   int
+	current  int // id of the element of the verb taken last; 0 before the first
+	dropped  int // verbs left as empty placeholders, removed by compact
+	rootSeen bool
+}
+
+func (p *parser) run() error {
+	for {
+		tok, err := p.dec.RawToken()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return p.syntaxError(err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if len(p.stack) == 0 && p.rootSeen {
+				return p.errorf(ErrMalformed, "element <%s> after the root element", t.Name.Local)
+			}
+			p.rootSeen = true
+			if len(p.stack) >= MaxDepth {
+				return p.errorf(ErrTooDeep, "elements nested deeper than %d", MaxDepth)
+			}
+			if err := p.start(t); err != nil {
+				return err
+			}
+		case xml.EndElement:
+			if len(p.stack) == 0 {
+				return p.errorf(ErrMalformed, "unexpected end element </%s>", t.Name.Local)
+			}
+			if top := p.stack[len(p.stack)-1].name; top != t.Name {
+				return p.errorf(ErrMalformed, "element <%s> closed by </%s>", top.Local, t.Name.Local)
+			}
+			p.end()
+		case xml.CharData:
+			if len(p.stack) == 0 {
+				if len(bytes.TrimSpace(t)) != 0 {
+					return p.errorf(ErrMalformed, "text outside the root element")
+				}
+				continue
+			}
+			if p.stack[len(p.stack)-1].collect {
+				p.text = append(p.text, t...)
+			}
+		}
+	}
+	if len(p.stack) != 0 {
+		return p.errorf(ErrMalformed, "unexpected end of document inside <%s>", p.stack[len(p.stack)-1].name.Local)
+	}
+	if !p.rootSeen {
+		return p.errorf(ErrMalformed, "no root element")
+	}
+	return nil
+}
+
+// start opens an element and decides its role.
+func (p *parser) start(t xml.StartElement) error {
+	p.lastID++
+	f := frame{name: t.Name, id: p.lastID, textStart: len(p.text), verb: -1}
+	var parent *frame
+	if len(p.stack) > 0 {
+		parent = &p.stack[len(p.stack)-1]
+	}
+	a := attrs(t.Attr)
+	name := t.Name.Local
+	if isVerb(name) {
+		owned := parent != nil && parent.id == p.current
+		switch {
+		case !owned:
+			p.current = f.id
+			if err := p.takeVerb(&f, name, a); err != nil {
+				return err
+			}
+		case parent.role == roleVerb && isGather(parent) && isPrompt(name):
+			f.role = rolePrompt
+			f.prompt = p.prompt(name, a)
+			f.collect = name != string(KindPause)
+		}
+	} else if parent != nil && parent.role == roleVerb && isDial(parent) {
+		if item := p.noun(name, a); item != nil {
+			f.role, f.item, f.collect = roleNoun, item, true
+		}
+	}
+	p.stack = append(p.stack, f)
+	return nil
+}
+
+// end closes the innermost element, finishing what it built.
+func (p *parser) end() {
+	f := p.stack[len(p.stack)-1]
+	p.stack = p.stack[:len(p.stack)-1]
+	var text string
+	if f.collect {
+		text = string(bytes.TrimSpace(p.text[f.textStart:]))
+		p.text = p.text[:f.textStart]
+	}
+	switch f.role {
+	case roleVerb:
+		if !p.finishVerb(&p.plan.Verbs[f.verb], f.item, text) {
+			p.plan.Verbs[f.verb] = Verb{}
+			p.dropped++
+		}
+	case rolePrompt:
+		g, _ := p.stack[len(p.stack)-1].item.(*Gather) // a prompt's parent is always its Gather
+		if g != nil && p.finishPrompt(&f.prompt, text) {
+			g.Prompts = append(g.Prompts, f.prompt)
+		}
+	case roleNoun:
+		if d, _ := p.stack[len(p.stack)-1].item.(*dialState); d != nil { // a noun's parent is always its Dial
+			p.finishNoun(d, f.item, text)
+		}
+	}
+}
+
+// takeVerb reserves the verb's place in the plan (document order is start-tag order) and
+// parses its attributes now, so warnings come out in document order too.
+func (p *parser) takeVerb(f *frame, name string, a attrs) error {
+	v, item, err := p.verb(name, a)
+	if err != nil {
+		return err
+	}
+	if v.Kind == "" { // recognised but not implemented (Enqueue, Leave)
+		return nil
+	}
+	f.role = roleVerb
+	f.verb = len(p.plan.Verbs)
+	f.item = item
+	f.collect = verbHasText(v.Kind)
+	p.plan.Verbs = append(p.plan.Verbs, v)
+	return nil
+}
+
+// compact removes the placeholders of verbs that were dropped.
+func (p *parser) compact() {
+	if p.dropped == 0 {
+		return
+	}
+	kept := p.plan.Verbs[:0]
+	for _, v := range p.plan.Verbs {
+		if v.Kind != "" {
+			kept = append(kept, v)
+		}
+	}
+	clear(p.plan.Verbs[len(kept):])
+	p.plan.Verbs = kept
+}
+
+// errorf builds a *ParseError at the decoder's current position.
+func (p *parser) errorf(cause error, format string, args ...any) error {
+	line, _ := p.dec.InputPos()
+	return &ParseError{
+		Line:   line,
+		Offset: originalOffset(p.dec.InputOffset(), p.inserted),
+		Msg:    fmt.Sprintf(format, args...),
+		Err:    cause,
+	}
+}
+
+// syntaxError wraps a decoder error into a *ParseError.
+func (p *parser) syntaxError(err error) error {
+	line, _ := p.dec.InputPos()
+	msg := err.Error()
+	var se *xml.SyntaxError
+	if errors.As(err, &se) {
+		line, msg = se.Line, se.Msg
+	}
+	return &ParseError{
+		Line:   line,
+		Offset: originalOffset(p.dec.InputOffset(), p.inserted),
+		Msg:    msg,
+		Err:    fmt.Errorf("%w: %w", ErrMalformed, err),
+	}
+}
+
+// charsetReader accepts the single-byte encodings RCML servers still declare; the
+// decoder handles UTF-8 itself.
+func charsetReader(charset string, input io.Reader) (io.Reader, error) {
+	switch strings.ToLower(charset) {
+	case "iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii":
+		b, err := io.ReadAll(input)
+		if err != nil {
+			return nil, fmt.Errorf("read %s document: %w", charset, err)
+		}
+		return bytes.NewReader(latin1ToUTF8(b)), nil
+	}
+	return nil, fmt.Errorf("unsupported encoding %q", charset)
+}
+
+// latin1ToUTF8 decodes ISO-8859-1 (of which ASCII is a subset).
+func latin1ToUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+len(b)/8)
+	for _, c := range b {
+		if c < 0x80 {
+			out = append(out, c)
+		} else {
+			out = append(out, 0xC0|c>>6, 0x80|c&0x3F)
+		}
+	}
+	return out
+}

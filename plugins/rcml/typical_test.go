@@ -1,0 +1,87 @@
+package rcml
+
+import (
+	"testing"
+)
+
+// typicalDoc is a realistic ~1 KiB IVR document: a greeting, a menu, a transfer with
+// headers and a fallback to voicemail.
+const typicalDoc = `<?xml version="1.0" encoding="UTF-8"?>
+<Response>
+  <Say voice="woman" language="en-gb">Thank you for calling Example Corporation.</Say>
+  <Pause length="1"/>
+  <Gather action="/ivr/menu" method="POST" numDigits="1" timeout="8" finishOnKey="#">
+    <Say voice="woman" language="en-gb">For sales, press 1. For support, press 2.</Say>
+    <Play loop="2">https://cdn.example.com/prompts/menu-music.wav</Play>
+  </Gather>
+  <Say voice="woman">We did not receive any input. Connecting you to an operator.</Say>
+  <Dial action="/ivr/dial-done" timeout="25" timeLimit="3600" callerId="+15550001111" record="true">
+    <Client statusCallback="/ivr/status" statusCallbackEvent="initiated,ringing,answered,completed">operator?X-Queue=sales&X-Priority=high</Client>
+    <Sip username="ivr" password="secret">sip:desk@pbx.example.com;transport=tcp</Sip>
+    <Number url="/ivr/whisper" method="GET">+15552223333</Number>
+  </Dial>
+  <Record action="/ivr/voicemail" maxLength="120" finishOnKey="#" playBeep="true"/>
+  <Redirect method="GET">/ivr/goodbye</Redirect>
+</Response>`
+
+func TestTypicalDocument(t *testing.T) {
+	p := mustParse(t, typicalDoc)
+	want := []Kind{KindSay, KindPause, KindGather, KindSay, KindDial, KindRecord, KindRedirect}
+	if got := kinds(p.Verbs); !equalKinds(got, want) {
+		t.Fatalf("kinds = %v, want %v", got, want)
+	}
+	if len(p.Warnings) != 0 {
+		t.Errorf("warnings: %+v", p.Warnings)
+	}
+	d := p.Verbs[4].Dial
+	if len(d.Targets) != 3 || d.Targets[0].Headers["X-Priority"] != "high" || d.Targets[1].To != "sip:desk@pbx.example.com;transport=tcp" ||
+		d.Targets[2].URL != "http://app.example.com/ivr/whisper" {
+		t.Errorf("dial targets = %s", mustJSON(d.Targets))
+	}
+	if g := p.Verbs[2].Gather; len(g.Prompts) != 2 || g.Prompts[1].Play.Loop != 2 {
+		t.Errorf("gather = %s", mustJSON(g))
+	}
+	roundTrip(t, p)
+}
+
+func equalKinds(a, b []Kind) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestJSONRoundTripEveryVerb puts every verb and noun, with non-default values, through JSON.
+func TestJSONRoundTripEveryVerb(t *testing.T) {
+	doc := `<Response>
+<Play loop="0">a.wav</Play><Say voice="woman" loop="2" language="de">Hallo</Say><Pause length="0"/><Hangup/>
+<Redirect method="GET">b.xml</Redirect><Reject reason="busy"/>
+<Gather action="g" input="dtmf speech" hints="a,b"><Say>s</Say><Play>p</Play><Pause/></Gather>
+<Record transcribeCallback="t" finishOnKey="-1" media="video_only"/>
+<Dial record="true" callerId="+1"><Number statusCallbackEvent="answered">+1?X-A=1</Number><Sip username="u" password="p">s@h</Sip></Dial>
+<Dial><Conference waitUrl="" muted="true">r</Conference></Dial>
+<Sms to="1" from="2">t</Sms><Fax to="1">d</Fax><Email to="a" from="b" cc="c">e</Email>
+<Say voice="x" loop="y">warned</Say>
+</Response>`
+	p := mustParse(t, doc)
+	if len(p.Verbs) != 14 || len(p.Warnings) != 2 {
+		t.Fatalf("got %d verbs, %d warnings: %v", len(p.Verbs), len(p.Warnings), kinds(p.Verbs))
+	}
+	roundTrip(t, p)
+}
+
+func BenchmarkParseTypical(b *testing.B) {
+	body := []byte(typicalDoc)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse(body, testDocURL); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
