@@ -43,7 +43,7 @@ func TestHotPathsDoNotAllocate(t *testing.T) {
 	s, pkt, from := benchSession(t)
 	frame := make([]byte, FrameSamples)
 	var ts uint32
-	if n := testing.AllocsPerRun(200, func() { ts, _ = s.sendAudio(frame, false, ts) }); n != 0 {
+	if n := testing.AllocsPerRun(200, func() { ts, _ = s.sendAudio(frame, PCMU, false, ts) }); n != 0 {
 		t.Errorf("send path: %v allocs per packet", n)
 	}
 	s.receive(pkt, from) // latch first: latching stores a new peer once
@@ -67,7 +67,7 @@ func BenchmarkSendAudio(b *testing.B) {
 	b.ResetTimer()
 	for b.Loop() {
 		var err error
-		if ts, err = s.sendAudio(frame, false, ts); err != nil {
+		if ts, err = s.sendAudio(frame, PCMU, false, ts); err != nil {
 			b.Fatal(err)
 		}
 	}

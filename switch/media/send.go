@@ -90,7 +90,7 @@ func (s *Session) Play(ctx context.Context, src Source) error {
 			}
 		}
 		var err error
-		ts, err = s.sendAudio(frame[:], first, ts)
+		ts, err = s.sendAudio(frame[:], src.Codec(), first, ts)
 		if err != nil {
 			return err
 		}
@@ -98,11 +98,16 @@ func (s *Session) Play(ctx context.Context, src Source) error {
 	}
 }
 
-// sendAudio sends one frame. On the first frame of a talkspurt it takes the
+// sendAudio sends one frame of codec. On the first frame of a talkspurt it takes the
 // timestamp from the clock; otherwise it steps prev by one frame. It
 // returns the timestamp used.
-func (s *Session) sendAudio(frame []byte, talkspurt bool, prev uint32) (uint32, error) {
+func (s *Session) sendAudio(frame []byte, codec Codec, talkspurt bool, prev uint32) (uint32, error) {
 	p := s.params.Load()
+	if p.Codec != codec {
+		// A re-INVITE changed the codec mid-play; the owner restarts
+		// playback with a source for the new one.
+		return prev, fmt.Errorf("%w: source %v, session now %v", ErrCodecMismatch, codec, p.Codec)
+	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	ts := prev + FrameSamples

@@ -220,8 +220,9 @@ func (s *Session) receive(b []byte, from netip.AddrPort) {
 		switch {
 		case !peer.latched:
 			// Symmetric RTP: answer where the packets really come from.
-			s.peer.Store(&peerState{signalled: peer.signalled, current: from, latched: true})
-			if from != peer.current {
+			// CompareAndSwap: a Configure racing with this packet wins.
+			latched := s.peer.CompareAndSwap(peer, &peerState{signalled: peer.signalled, current: from, latched: true})
+			if latched && from != peer.current {
 				s.log.Debug("rtp latched", "signalled", peer.signalled, "source", from)
 			}
 		case from != peer.current:

@@ -436,3 +436,27 @@ func TestNotConfigured(t *testing.T) {
 		t.Error("Configure without codec succeeded")
 	}
 }
+
+func TestCodecChangeMidPlayStopsPlayback(t *testing.T) {
+	pool := testPool(t, 4)
+	a, b := pair(t, pool, PCMU, nil, nil)
+	done := make(chan error, 1)
+	go func() { done <- a.Play(context.Background(), Tone(PCMU, 1000, 8000)) }()
+	waitFor(t, "playback", func() bool { return b.Stats().PacketsReceived >= 2 })
+	// A re-INVITE moved the call to PCMA: the µ-law source must not go on
+	// under the A-law payload type.
+	if err := a.Configure(Params{Remote: b.LocalAddr(), Codec: PCMA, PayloadType: 8}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrCodecMismatch) {
+			t.Fatalf("Play = %v, want ErrCodecMismatch", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("Play went on after the codec changed")
+	}
+	if n := b.Stats().ByPayloadType[8].Packets; n != 0 {
+		t.Errorf("%d µ-law frames went out as PT 8", n)
+	}
+}
