@@ -2,6 +2,7 @@ package rcml
 
 import (
 	"strings"
+	"unicode"
 )
 
 func (p *parser) dial(a attrs) *Dial {
@@ -72,7 +73,9 @@ func callbackEvents(v string) []string {
 	}
 	var out []string
 	for _, e := range strings.Split(v, ",") {
-		e = strings.Join(strings.Fields(e), "")
+		if strings.ContainsFunc(e, unicode.IsSpace) {
+			e = strings.Join(strings.Fields(e), "")
+		}
 		if e != "" {
 			out = append(out, e)
 		}
