@@ -1,6 +1,7 @@
 package rcml
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -24,7 +25,11 @@ func Handle(d Document) (*Plan, error) {
 	case "":
 		return nil, ErrNoContentType
 	case "text/xml", "application/xml", "text/html":
-		return Parse(d.Body, d.URL)
+		body := d.Body
+		if isLatin1(params) && !declaresEncoding(body) && len(body) <= MaxDocumentSize {
+			body = latin1ToUTF8(body)
+		}
+		return Parse(body, d.URL)
 	case "audio/wav", "audio/wave", "audio/x-wav":
 		return &Plan{Verbs: []Verb{{Kind: KindPlay, Play: &Play{URL: strings.ToValidUTF8(d.URL, "\uFFFD"), Loop: 1}}}}, nil
 	case "text/plain":
@@ -74,4 +79,15 @@ func isLatin1(params string) bool {
 		return strings.EqualFold(v, "iso-8859-1") || strings.EqualFold(v, "latin1")
 	}
 	return false
+}
+
+// declaresEncoding reports whether a document starts with an XML declaration naming its
+// encoding, which the decoder then honours itself.
+func declaresEncoding(body []byte) bool {
+	body = bytes.TrimLeft(body, " \t\r\n")
+	if !bytes.HasPrefix(body, []byte("<?xml")) {
+		return false
+	}
+	end := bytes.Index(body, []byte("?>"))
+	return end > 0 && bytes.Contains(body[:end], []byte("encoding"))
 }

@@ -28,6 +28,7 @@ func Parse(body []byte, docURL string) (*Plan, error) {
 			Err: ErrDocumentTooLarge,
 		}
 	}
+	body = bytes.TrimPrefix(body, utf8BOM) // editors on Windows add one; it is not text outside the root
 	text, inserted := escapeBareAmpersands(body)
 	p := parser{
 		dec:      xml.NewDecoder(bytes.NewReader(text)),
@@ -45,6 +46,8 @@ func Parse(body []byte, docURL string) (*Plan, error) {
 	}
 	return &p.plan, nil
 }
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // role says what an open element is to the walk.
 type role uint8
