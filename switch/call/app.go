@@ -109,7 +109,11 @@ func (c *Call) endOnAppFailure(code int, reason string, h sip.Header) {
 		c.finish(store.StatusFailed)
 		return
 	}
-	c.hangup(store.StatusCompleted, reason)
+	var hdrs []sip.Header
+	if h != nil {
+		hdrs = append(hdrs, h)
+	}
+	c.hangup(store.StatusCompleted, reason, hdrs...)
 }
 
 // next executes the plan's next verb.

@@ -3,23 +3,26 @@ package call
 import (
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/patchbay/patchbay/switch/store"
 )
 
-// hangup ends the call from our side: BYE for an answered call, CANCEL for
-// a ringing outbound one, a final response for an unanswered inbound one.
-func (c *Call) hangup(status, why string) {
+// hangup ends the call from our side: BYE (carrying headers) for an
+// answered call, CANCEL for a ringing outbound one, a final response for an
+// unanswered inbound one.
+func (c *Call) hangup(status, why string, headers ...sip.Header) {
 	if c.finished {
 		return
 	}
 	c.hangupWhy = why
 	switch {
 	case c.in != nil && c.answered:
-		c.in.Hangup()
+		c.in.Hangup(headers...)
 	case c.in != nil:
-		c.in.Reject(500, "Server Internal Error", c.sipCallSidHeader())
+		c.in.Reject(500, "Server Internal Error", append(headers, c.sipCallSidHeader())...)
 	case c.out != nil:
-		c.out.Hangup()
+		c.out.Hangup(headers...)
 	}
 	c.finish(status)
 }

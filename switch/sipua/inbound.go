@@ -134,16 +134,23 @@ func (l *InboundLeg) send(c inboundCmd) {
 	}
 }
 
-// Hangup sends BYE on an answered leg. It does not block; the leg needs no
-// further event: the owner already knows it ended the call.
-func (l *InboundLeg) Hangup() {
+// Hangup sends BYE (with headers, e.g. a Reason) on an answered leg. It does
+// not block; the leg needs no further event: the owner already knows it
+// ended the call.
+func (l *InboundLeg) Hangup(headers ...sip.Header) {
 	l.byeOnce.Do(func() {
+		req := l.dlg.InviteRequest
+		bye := sip.NewRequest(sip.BYE, req.Contact().Address)
+		bye.SetTransport(req.Transport())
+		for _, h := range headers {
+			bye.AppendHeader(h)
+		}
 		l.stack.wg.Add(1)
 		go func() {
 			defer l.stack.wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), l.stack.cfg.ByeTimeout)
 			defer cancel()
-			if err := l.dlg.Bye(ctx); err != nil {
+			if err := l.dlg.WriteBye(ctx, bye); err != nil {
 				l.stack.log.Debug("BYE failed", "call_id", l.CallID, "err", err)
 			}
 			l.dlg.Close()

@@ -127,8 +127,9 @@ func (l *OutboundLeg) run(ctx context.Context, r DialRequest) {
 // response came); EventCanceled follows. On an answered leg it sends BYE.
 func (l *OutboundLeg) Cancel() { l.Hangup() }
 
-// Hangup ends the leg: CANCEL while it rings, BYE once answered. It does not block.
-func (l *OutboundLeg) Hangup() {
+// Hangup ends the leg: CANCEL while it rings, BYE (with headers, e.g. a
+// Reason) once answered. It does not block.
+func (l *OutboundLeg) Hangup(headers ...sip.Header) {
 	l.mu.Lock()
 	if l.ended {
 		l.mu.Unlock()
@@ -141,16 +142,24 @@ func (l *OutboundLeg) Hangup() {
 		l.cancel()
 		return
 	}
-	l.bye()
+	l.bye(headers...)
 }
 
-func (l *OutboundLeg) bye() {
+func (l *OutboundLeg) bye(headers ...sip.Header) {
+	target := l.dlg.InviteRequest.Recipient
+	if c := l.dlg.InviteResponse.Contact(); c != nil {
+		target = c.Address
+	}
+	bye := sip.NewRequest(sip.BYE, *target.Clone())
+	for _, h := range headers {
+		bye.AppendHeader(h)
+	}
 	l.stack.wg.Add(1)
 	go func() {
 		defer l.stack.wg.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), l.stack.cfg.ByeTimeout)
 		defer cancel()
-		if err := l.dlg.Bye(ctx); err != nil {
+		if err := l.dlg.WriteBye(ctx, bye); err != nil {
 			l.stack.log.Debug("BYE failed", "call_id", l.CallID, "err", err)
 		}
 	}()
