@@ -162,6 +162,11 @@ func (s *Server) createCall(c *fiber.Ctx, acct store.Account) error {
 	if err != nil {
 		return err
 	}
+	if acct.Status != store.AccountActive {
+		// An ancestor may act through a suspended child's URL, but the
+		// child may not place calls (upstream rejects its traffic).
+		return &apiError{status: http.StatusForbidden, code: codeAccountNotActive, message: "Account is not active"}
+	}
 	legs, err := s.calls.Create(c.UserContext(), req)
 	if err != nil {
 		return &dialError{to: req.To, err: err}
@@ -322,6 +327,12 @@ func (s *Server) modifyCall(c *fiber.Ctx, acct store.Account) error {
 	}
 	if call.AccountSid != acct.Sid && !req.Superuser {
 		return fmt.Errorf("modify call %s of account %s through %s: %w", callSid, call.AccountSid, acct.Sid, calls.ErrUnknownCall)
+	}
+	if store.Ended(call.Status) {
+		// The owner persists the end before it acknowledges anything, so an
+		// ended record is final; this also covers calls ended by
+		// reconciliation after a restart, which no live owner knows.
+		return fmt.Errorf("modify call %s (%s): %w", callSid, call.Status, calls.ErrCallEnded)
 	}
 	updated, err := s.calls.Modify(c.UserContext(), req)
 	if err != nil {

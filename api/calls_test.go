@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -299,7 +300,7 @@ func TestPanicIsRecoveredInto500(t *testing.T) {
 
 func TestModifyCallValidation(t *testing.T) {
 	e := newEnv(t)
-	c := e.putCall(testCall(e.root.Sid, "a", "b"))
+	c := e.putCall(liveCall(e.root.Sid))
 	path := "/2012-04-24/Accounts/" + e.root.Sid + "/Calls/" + c.Sid + ".json"
 	cases := []struct {
 		name string
@@ -331,7 +332,7 @@ func TestModifyCallValidation(t *testing.T) {
 
 func TestModifyCallBuildsRequest(t *testing.T) {
 	e := newEnv(t)
-	c := e.putCall(testCall(e.root.Sid, "a", "b"))
+	c := e.putCall(liveCall(e.root.Sid))
 	base := "/2012-04-24/Accounts/" + e.root.Sid
 	paths := []string{base + "/Calls/" + c.Sid + ".json", base + "/Calls.json/" + c.Sid, base + "/Calls/" + c.Sid}
 
@@ -371,9 +372,40 @@ func TestModifyCallBuildsRequest(t *testing.T) {
 	}
 }
 
+func TestModifyEndedCallIsGoneWithoutTheSwitch(t *testing.T) {
+	e := newEnv(t)
+	c := e.putCall(testCall(e.root.Sid, "a", "b")) // completed
+	wantError(t, e.req("POST", "/2012-04-24/Accounts/"+e.root.Sid+"/Calls/"+c.Sid, &e.root, url.Values{"Status": {"canceled"}}),
+		http.StatusGone, codeCallCompleted, "Call is already completed.")
+	if n := e.calls.modifyCount(); n != 0 {
+		t.Fatalf("%d requests reached the switch", n)
+	}
+}
+
+func TestCreateCallForInactiveChildIsForbidden(t *testing.T) {
+	e := newEnv(t)
+	child := e.subAccount(e.root, roleDeveloper)
+	child.Status = store.AccountSuspended
+	if err := e.st.UpdateAccount(context.Background(), child); err != nil {
+		t.Fatal(err)
+	}
+	r := e.req("POST", "/2012-04-24/Accounts/"+child.Sid+"/Calls.json", &e.root, url.Values{"From": {"a"}, "To": {"b"}, "Url": {"http://127.0.0.1/x"}})
+	wantError(t, r, http.StatusForbidden, codeAccountNotActive, "Account is not active")
+	// Reading the child's calls is still allowed to the ancestor.
+	if r := e.req("GET", "/2012-04-24/Accounts/"+child.Sid+"/Calls.json", &e.root, nil); r.status != http.StatusOK {
+		t.Fatalf("list: %d", r.status)
+	}
+}
+
+func liveCall(account string) store.Call {
+	c := testCall(account, "a", "b")
+	c.Status = store.StatusInProgress
+	return c
+}
+
 func TestModifyCallErrorMapping(t *testing.T) {
 	e := newEnv(t)
-	c := e.putCall(testCall(e.root.Sid, "a", "b"))
+	c := e.putCall(liveCall(e.root.Sid))
 	path := "/2012-04-24/Accounts/" + e.root.Sid + "/Calls/" + c.Sid + ".json"
 	form := url.Values{"Url": {"http://127.0.0.1/x"}}
 	cases := []struct {
@@ -399,7 +431,7 @@ func TestModifyCallOwnership(t *testing.T) {
 	e := newEnv(t)
 	a := e.subAccount(e.root, roleDeveloper)
 	b := e.subAccount(e.root, roleDeveloper)
-	bCall := e.putCall(testCall(b.Sid, "x", "y"))
+	bCall := e.putCall(liveCall(b.Sid))
 	form := url.Values{"Status": {"completed"}}
 
 	// Unknown call: 406 without reaching the switch.
