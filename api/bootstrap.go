@@ -15,8 +15,13 @@ import (
 // used as the Basic-auth username.
 const BootstrapEmail = "administrator@patchbay.invalid"
 
-// ErrNotTopLevel: the configured bootstrap sid names a sub-account.
-var ErrNotTopLevel = errors.New("api: bootstrap account is not a top-level account")
+// Errors returned by EnsureBootstrapAccount.
+var (
+	// ErrNotTopLevel: the configured bootstrap sid names a sub-account.
+	ErrNotTopLevel = errors.New("api: bootstrap account is not a top-level account")
+	// ErrMalformedSid: the configured bootstrap sid is not an AccountSid.
+	ErrMalformedSid = errors.New("api: malformed sid")
+)
 
 // EnsureBootstrapAccount makes sure the top-level Administrator account
 // exists and returns it, with created true when it was made now.
@@ -86,6 +91,3 @@ func EnsureBootstrapAccount(ctx context.Context, st store.Store, accountSid, tok
 	}
 	return a, true, nil
 }
-
-// ErrMalformedSid: a sid given to an exported helper is malformed.
-var ErrMalformedSid = errors.New("api: malformed sid")
