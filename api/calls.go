@@ -207,15 +207,8 @@ func callSidParam(c *fiber.Ctx) (string, error) {
 }
 
 // validCallSid accepts "CA<32>" and the clustered "ID<32>-CA<32>" form
-// (decision 2). sid.ValidCall rejects the 69-character clustered form (it
-// expects 70 or 71 characters), so the API checks that length itself.
-func validCallSid(v string) bool {
-	if sid.ValidCall(v) {
-		return true
-	}
-	return len(v) == 69 && strings.HasPrefix(v, "ID") && v[34:37] == "-CA" &&
-		sid.Valid(v[35:], sid.Call) && sid.Valid("ID"+v[2:34], "ID")
-}
+// (decision 2).
+func validCallSid(v string) bool { return sid.ValidCall(v) }
 
 func (s *Server) getCall(c *fiber.Ctx, acct store.Account) error {
 	callSid, err := callSidParam(c)
