@@ -1,5 +1,6 @@
-// Package store persists Patchbay's state: accounts, phone numbers, call
-// records, notifications and the outbox of pending HTTP callbacks.
+// Package store persists Patchbay's state: accounts, phone numbers, SIP
+// clients and their registrations, call records, notifications and the
+// outbox of pending HTTP callbacks.
 //
 // The Store interface is sized to what the switch and the REST API need, so a
 // distributed store can stand in later; Badger (embedded) is the default
@@ -201,6 +202,49 @@ type OutboxItem struct {
 	LastError   string
 }
 
+// Client statuses (upstream renders them as the strings "1" and "0").
+const (
+	ClientDisabled = 0
+	ClientEnabled  = 1
+)
+
+// Client is a SIP user agent that registers and places calls with a login
+// and a password. Patchbay has one SIP domain, so Login is unique across all
+// accounts. The password itself is never stored: only its digest HA1 values,
+// which bind it to the login and the SIP domain (digest realm).
+type Client struct {
+	Sid                 string
+	AccountSid          string
+	Login               string // unique across the switch; SIP user part and digest username
+	FriendlyName        string
+	Status              int    // ClientEnabled or ClientDisabled; a disabled client cannot authenticate
+	VoiceURL            string // RCML run when this client places a call
+	VoiceMethod         string
+	VoiceFallbackURL    string
+	VoiceFallbackMethod string
+	VoiceApplicationSid string // overrides VoiceURL when set
+	APIVersion          string
+	HA1MD5              string // hex MD5("login:domain:password")
+	HA1SHA256           string // hex SHA-256("login:domain:password")
+	DateCreated         time.Time
+	DateUpdated         time.Time
+}
+
+// Registration is one binding made by a SIP REGISTER: a contact at which the
+// client with Login can be reached until Expires. A client may have several.
+type Registration struct {
+	Login       string
+	AccountSid  string
+	Contact     string    // the Contact URI as the client registered it; identifies the binding
+	Source      string    // host:port the REGISTER came from (reach NATed clients here)
+	Transport   string    // UDP, TCP, ...
+	Expires     time.Time // the binding is gone after this instant
+	UserAgent   string
+	CallID      string // Call-ID and CSeq of the REGISTER that made or refreshed it,
+	CSeq        uint32 // so a reordered older REGISTER cannot overwrite a newer one
+	DateUpdated time.Time
+}
+
 // Store is the persistence the switch and the API need.
 type Store interface {
 	CreateAccount(ctx context.Context, a Account) error
@@ -221,6 +265,27 @@ type Store interface {
 	// MatchPhoneNumber finds the number an inbound INVITE to user part dialed
 	// is routed to, by the cascade of restcomm-resources.md §2.6.
 	MatchPhoneNumber(ctx context.Context, dialed string) (PhoneNumber, error)
+
+	// CreateClient fails with ErrExists if another client has the same Login
+	// (logins are unique across accounts: the switch has one SIP domain).
+	CreateClient(ctx context.Context, c Client) error
+	Client(ctx context.Context, sid string) (Client, error)
+	// ClientByLogin finds a client by its exact (case-sensitive) login.
+	ClientByLogin(ctx context.Context, login string) (Client, error)
+	UpdateClient(ctx context.Context, c Client) error
+	// DeleteClient removes the client and all its registrations.
+	DeleteClient(ctx context.Context, sid string) error
+	// Clients lists an account's clients, oldest first.
+	Clients(ctx context.Context, accountSid string) ([]Client, error)
+
+	// PutRegistration creates or replaces the binding of r.Login to
+	// r.Contact; it disappears by itself at r.Expires.
+	PutRegistration(ctx context.Context, r Registration) error
+	// DeleteRegistration removes one binding (ErrNotFound if there is none).
+	DeleteRegistration(ctx context.Context, login, contact string) error
+	// Registrations returns login's bindings not yet expired by the wall
+	// clock, most recently refreshed first.
+	Registrations(ctx context.Context, login string) ([]Registration, error)
 
 	// PutCall creates or replaces a call record.
 	PutCall(ctx context.Context, c Call) error
