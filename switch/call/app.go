@@ -48,7 +48,7 @@ func (c *Call) fetch(u, method, fallbackURL, fallbackMethod string) {
 			return stepDone{err: err, doc: u}
 		}
 		plan, err := interp.Handle(ctx, rcml.Document{Body: doc.Body, URL: doc.URL, ContentType: doc.ContentType})
-		return stepDone{plan: plan, err: err, doc: doc.URL}
+		return stepDone{plan: plan, err: err, doc: doc.URL, primaryErr: doc.PrimaryError}
 	})
 	c.stepKind = stepFetch
 }
@@ -58,6 +58,9 @@ func (c *Call) onStepDone(r stepDone) {
 	c.stepKind = stepNone
 	switch kind {
 	case stepFetch:
+		if fe := r.primaryErr; fe != nil {
+			c.notify(fe.Code, 0, fe.Error(), fe.URL, fe.Method)
+		}
 		if r.err != nil {
 			c.onFetchFailed(r)
 			return

@@ -25,8 +25,10 @@ import (
 	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/switch/calls"
 	"github.com/patchbay/patchbay/switch/sdp"
+	"github.com/patchbay/patchbay/switch/sid"
 	"github.com/patchbay/patchbay/switch/sipua"
 	"github.com/patchbay/patchbay/switch/store"
+	"github.com/patchbay/patchbay/switch/webhook"
 )
 
 // ErrEnded is returned by Modify when the call ended before the message was handled.
@@ -111,6 +113,8 @@ type (
 		err  error
 		plan *rcml.Plan // fetch steps
 		doc  string     // URL of the fetched document, for notifications
+		// primaryErr is why the primary URL failed when its fallback answered.
+		primaryErr *webhook.FetchError
 	}
 	modifyMsg struct {
 		req   calls.ModifyRequest
@@ -271,6 +275,7 @@ func (c *Call) notify(code int, level int, msg, reqURL, method string) {
 	}
 	now := c.now()
 	n := store.Notification{
+		Sid:           sid.New(sid.Notification),
 		AccountSid:    c.rec.AccountSid,
 		CallSid:       c.sid,
 		APIVersion:    "2012-04-24",

@@ -29,6 +29,9 @@ type Document struct {
 	ContentType  string
 	Body         []byte
 	UsedFallback bool
+	// PrimaryError is why the primary failed when the fallback answered; the
+	// caller records it as a notification (spec §4.2).
+	PrimaryError *FetchError
 }
 
 // Fetcher fetches RCML documents. It is safe for concurrent use.
@@ -81,6 +84,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r FetchRequest) (Document, error) {
 		return Document{}, fberr
 	}
 	doc.UsedFallback = true
+	doc.PrimaryError = ferr
 	return doc, nil
 }
 
