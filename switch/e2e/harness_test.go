@@ -37,7 +37,9 @@ type testSwitch struct {
 	Base    string // …/restcomm/2012-04-24/Accounts/{sid}
 }
 
-type switchOption func(*server.Config)
+type serverConfig = server.Config
+
+type switchOption func(*serverConfig)
 
 // freeSIPPort finds a port free for both UDP and TCP on 127.0.0.1.
 func freeSIPPort(t *testing.T) int {
@@ -339,6 +341,25 @@ func (a *appServer) next(timeout time.Duration) appRequest {
 	case <-time.After(timeout):
 		a.t.Fatalf("app server: no request within %v", timeout)
 		return appRequest{}
+	}
+}
+
+// nextAt waits for the next request to path, skipping requests to other paths.
+func (a *appServer) nextAt(path string, timeout time.Duration) appRequest {
+	a.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			a.t.Fatalf("app server: no request to %s within %v", path, timeout)
+		}
+		select {
+		case r := <-a.notify:
+			if r.Path == path {
+				return r
+			}
+		case <-time.After(left):
+		}
 	}
 }
 
