@@ -44,6 +44,11 @@ type Config struct {
 	// Ready reports readiness for GET /health (200 when true, else 503).
 	// Nil means always ready.
 	Ready func() bool
+	// SIPDomain is the switch's SIP domain, the digest realm that client
+	// passwords are hashed with (decision 13). Changing it later
+	// invalidates every client's stored password. Empty: creating a client
+	// or changing its password fails with 500.
+	SIPDomain string
 }
 
 // Server is the REST API. Create it with New; it is safe for concurrent use.
@@ -54,7 +59,9 @@ type Server struct {
 	now   func() time.Time
 	loc   *time.Location
 	ready func() bool
-	app   *fiber.App
+	// sipDomain is Config.SIPDomain.
+	sipDomain string
+	app       *fiber.App
 	// passwordIterations is the PBKDF2 cost; tests lower it.
 	passwordIterations int
 }
@@ -83,6 +90,7 @@ func New(cfg Config) (*Server, error) {
 		now:                cfg.Now,
 		loc:                cfg.Location,
 		ready:              cfg.Ready,
+		sipDomain:          cfg.SIPDomain,
 		passwordIterations: defaultPasswordIterations,
 	}
 	if s.now == nil {
@@ -161,6 +169,13 @@ func (s *Server) routes() {
 	r.Post("/:account/IncomingPhoneNumbers/:number", s.withAccount(s.updateNumber))
 	r.Put("/:account/IncomingPhoneNumbers/:number", s.withAccount(s.updateNumber))
 	r.Delete("/:account/IncomingPhoneNumbers/:number", s.withAccount(s.deleteNumber))
+
+	r.Get("/:account/Clients", s.withAccount(s.listClients))
+	r.Post("/:account/Clients", s.withAccount(s.createClient))
+	r.Get("/:account/Clients/:client", s.withAccount(s.getClient))
+	r.Post("/:account/Clients/:client", s.withAccount(s.updateClient))
+	r.Put("/:account/Clients/:client", s.withAccount(s.updateClient))
+	r.Delete("/:account/Clients/:client", s.withAccount(s.deleteClient))
 
 	r.Get("/:account/Notifications", s.withAccount(s.listNotifications))
 	r.Get("/:account/Notifications/:notification", s.withAccount(s.getNotification))
