@@ -1,0 +1,342 @@
+// Command patchbay-load measures a Patchbay switch under load on this
+// machine, with real peers on 127.0.0.1:
+//
+//  1. Call rate: sipp places inbound calls at a fixed rate against an RCML
+//     app that plays 1 s of audio and hangs up; reported: achieved calls per
+//     second and failed calls.
+//  2. Live Call Modification latency: with N live calls (Go SIP peers
+//     listening to an endless Play), each call is redirected (POST Url) and
+//     the time until the app server receives the new RCML request is taken;
+//     then each is hung up (POST Status=completed) and the time until its
+//     peer receives the BYE is taken. Reported: p50, p99, max.
+//
+// Run it from the repository root (it reads the sipp scenario from
+// switch/e2e/testdata): go run ./cmd/patchbay-load -rate 300 -duration 10s -live 200
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/patchbay/patchbay/switch/server"
+	"github.com/patchbay/patchbay/switch/sipua/sipuatest"
+)
+
+func main() {
+	rate := flag.Int("rate", 300, "calls per second placed by sipp")
+	duration := flag.Duration("duration", 10*time.Second, "how long sipp places calls")
+	live := flag.Int("live", 200, "live calls held during the LCM latency phase")
+	scenario := flag.String("scenario", "switch/e2e/testdata/uac_load.xml", "sipp UAC scenario that waits for the switch's BYE")
+	skipCPS := flag.Bool("skip-cps", false, "skip the call-rate phase")
+	flag.Parse()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	if err := run(log, *rate, *duration, *live, *scenario, *skipCPS); err != nil {
+		fmt.Fprintln(os.Stderr, "patchbay-load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(log *slog.Logger, rate int, duration time.Duration, live int, scenario string, skipCPS bool) error {
+	dir, err := os.MkdirTemp("", "patchbay-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	app, err := newApp()
+	if err != nil {
+		return err
+	}
+	defer app.srv.Close()
+
+	cfg := server.DefaultConfig()
+	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.SIPAddr = "127.0.0.1:25060"
+	cfg.DataDir = filepath.Join(dir, "data")
+	cfg.RTPPortMin, cfg.RTPPortMax = 20000, 29999
+	srv, err := server.Start(context.Background(), cfg, log)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}()
+	acct := srv.Account()
+	api := &client{base: "http://" + srv.HTTPAddr() + "/restcomm/2012-04-24/Accounts/" + acct.Sid, user: acct.Sid, pass: acct.AuthToken}
+	for number, path := range map[string]string{"1000": "/play1s", "2000": "/hold"} {
+		if code, body := api.post("/IncomingPhoneNumbers.json", url.Values{"PhoneNumber": {number}, "VoiceUrl": {app.url + path}}); code != 200 {
+			return fmt.Errorf("provisioning %s: %d %s", number, code, body)
+		}
+	}
+	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	if !skipCPS {
+		if err := callRate(dir, cfg.SIPAddr, scenario, rate, duration); err != nil {
+			return err
+		}
+		waitIdle(srv, 30*time.Second)
+	}
+	return lcmLatency(api, app, srv, cfg.SIPAddr, live)
+}
+
+// callRate runs sipp at a fixed rate and reports what it achieved.
+func callRate(dir, sipAddr, scenario string, rate int, duration time.Duration) error {
+	calls := rate * int(duration/time.Second)
+	scenario, err := filepath.Abs(scenario)
+	if err != nil {
+		return err
+	}
+	statFile := filepath.Join(dir, "stat.csv")
+	args := []string{sipAddr, "-sf", scenario, "-s", "1000", "-i", "127.0.0.1", "-p", "25070",
+		"-r", strconv.Itoa(rate), "-m", strconv.Itoa(calls), "-l", strconv.Itoa(rate * 4),
+		"-nostdin", "-recv_timeout", "15000", "-timeout", strconv.Itoa(int(duration.Seconds())+60) + "s",
+		"-trace_stat", "-stf", statFile, "-fd", "1"}
+	var ru0 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	began := time.Now()
+	cmd := exec.Command("sipp", args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	wall := time.Since(began)
+	var ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		return fmt.Errorf("sipp: %w: %s", err, out)
+	}
+	if cmd.ProcessState.ExitCode() > 1 {
+		return fmt.Errorf("sipp exited %d: %s", cmd.ProcessState.ExitCode(), out)
+	}
+	ok, failed, peakRate := sippStats(statFile)
+	cpu := cpuSeconds(ru1) - cpuSeconds(ru0)
+	fmt.Printf("\n## Call rate (sipp %s, Play 1 s then Hangup)\n", filepath.Base(scenario))
+	fmt.Printf("offered: %d calls at %d cps\nsuccessful: %d  failed: %d  (sipp exit %d)\n", calls, rate, ok, failed, cmd.ProcessState.ExitCode())
+	fmt.Printf("achieved: %.1f cps over the placing period (peak periodic rate %.1f)\n", float64(ok)/duration.Seconds(), peakRate)
+	fmt.Printf("switch CPU: %.1f s in %.1f s wall (%.0f%% of one core)\n", cpu, wall.Seconds(), 100*cpu/wall.Seconds())
+	return nil
+}
+
+func sippStats(path string) (ok, failed int, peakRate float64) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, 0, 0
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) < 2 {
+		return 0, 0, 0
+	}
+	col := map[string]int{}
+	for i, h := range strings.Split(lines[0], ";") {
+		col[h] = i
+	}
+	for _, l := range lines[1:] {
+		f := strings.Split(l, ";")
+		if i, ok := col["CallRate(P)"]; ok && i < len(f) {
+			if v, err := strconv.ParseFloat(f[i], 64); err == nil && v > peakRate {
+				peakRate = v
+			}
+		}
+	}
+	last := strings.Split(lines[len(lines)-1], ";")
+	get := func(name string) int {
+		if i, ok := col[name]; ok && i < len(last) {
+			n, _ := strconv.Atoi(last[i])
+			return n
+		}
+		return 0
+	}
+	return get("SuccessfulCall(C)"), get("FailedCall(C)"), peakRate
+}
+
+func cpuSeconds(r syscall.Rusage) float64 {
+	return time.Duration(r.Utime.Nano()+r.Stime.Nano()).Seconds()
+}
+
+func waitIdle(srv *server.Server, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for srv.LiveCalls() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// lcmLatency holds live calls and measures redirect and hangup latency.
+func lcmLatency(api *client, app *app, srv *server.Server, sipAddr string, live int) error {
+	peer, err := sipuatest.New()
+	if err != nil {
+		return err
+	}
+	defer peer.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	type held struct {
+		call *sipuatest.Call
+		sid  string
+	}
+	calls := make([]held, 0, live)
+	for i := 0; i < live; i++ {
+		c, err := peer.Invite(ctx, "sip:2000@"+sipAddr, sipuatest.InviteOptions{})
+		if err != nil || c.FinalCode() != 200 {
+			return fmt.Errorf("live call %d: final %d: %v", i, c.FinalCode(), err)
+		}
+		calls = append(calls, held{c, c.Header("X-RestComm-CallSid")})
+	}
+	time.Sleep(time.Second) // every call is in its endless Play
+	var rss runtime.MemStats
+	runtime.ReadMemStats(&rss)
+	redirects := make([]time.Duration, 0, live)
+	for _, h := range calls {
+		wait := app.expect(h.sid)
+		began := time.Now()
+		if code, body := api.post("/Calls/"+h.sid+".json", url.Values{"Url": {app.url + "/redirected"}}); code != 200 {
+			return fmt.Errorf("redirect %s: %d %s", h.sid, code, body)
+		}
+		select {
+		case at := <-wait:
+			redirects = append(redirects, at.Sub(began))
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("redirect of %s: the app never got the new RCML request", h.sid)
+		}
+	}
+	hangups := make([]time.Duration, 0, live)
+	for _, h := range calls {
+		began := time.Now()
+		if code, body := api.post("/Calls/"+h.sid+".json", url.Values{"Status": {"completed"}}); code != 200 {
+			return fmt.Errorf("hangup %s: %d %s", h.sid, code, body)
+		}
+		if err := h.call.WaitBye(ctx); err != nil {
+			return fmt.Errorf("hangup %s: no BYE: %w", h.sid, err)
+		}
+		hangups = append(hangups, h.call.ByeReceivedAt().Sub(began))
+	}
+	fmt.Printf("\n## Live Call Modification with %d live calls\n", live)
+	fmt.Printf("redirect POST -> new RCML request at the app: %s\n", summary(redirects))
+	fmt.Printf("hangup POST -> BYE received by the peer:     %s\n", summary(hangups))
+	fmt.Printf("Go heap in use with %d live calls: %.1f MiB (%.1f KiB per call, whole process incl. peers)\n",
+		live, float64(rss.HeapInuse)/(1<<20), float64(rss.HeapInuse)/1024/float64(live))
+	waitIdle(srv, 10*time.Second)
+	return nil
+}
+
+func summary(d []time.Duration) string {
+	if len(d) == 0 {
+		return "no samples"
+	}
+	s := slices.Clone(d)
+	slices.Sort(s)
+	pct := func(p float64) time.Duration { return s[min(len(s)-1, int(math.Ceil(p*float64(len(s))))-1)] }
+	return fmt.Sprintf("n=%d p50=%v p99=%v max=%v", len(s), pct(0.50).Round(10*time.Microsecond), pct(0.99).Round(10*time.Microsecond), s[len(s)-1].Round(10*time.Microsecond))
+}
+
+type client struct{ base, user, pass string }
+
+func (c *client) post(path string, form url.Values) (int, string) {
+	req, _ := http.NewRequest("POST", c.base+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(c.user, c.pass)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// app is the RCML application server of the load test.
+type app struct {
+	srv *http.Server
+	url string
+
+	mu      sync.Mutex
+	waiters map[string]chan time.Time
+}
+
+func newApp() (*app, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	a := &app{url: "http://" + ln.Addr().String(), waiters: map[string]chan time.Time{}}
+	wav1s, wavLong := toneWAV(time.Second), toneWAV(30*time.Second)
+	mux := http.NewServeMux()
+	rcml := func(doc string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/xml")
+			io.WriteString(w, doc)
+		}
+	}
+	mux.HandleFunc("/play1s", rcml(`<Response><Play>`+a.url+`/1s.wav</Play><Hangup/></Response>`))
+	mux.HandleFunc("/hold", rcml(`<Response><Play loop="0">`+a.url+`/long.wav</Play></Response>`))
+	mux.HandleFunc("/redirected", func(w http.ResponseWriter, r *http.Request) {
+		at := time.Now()
+		_ = r.ParseForm()
+		a.mu.Lock()
+		ch := a.waiters[r.Form.Get("CallSid")]
+		delete(a.waiters, r.Form.Get("CallSid"))
+		a.mu.Unlock()
+		if ch != nil {
+			ch <- at
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, `<Response><Pause length="60"/></Response>`)
+	})
+	wav := func(b []byte) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "audio/wav")
+			w.Write(b)
+		}
+	}
+	mux.HandleFunc("/1s.wav", wav(wav1s))
+	mux.HandleFunc("/long.wav", wav(wavLong))
+	a.srv = &http.Server{Handler: mux}
+	go a.srv.Serve(ln)
+	return a, nil
+}
+
+// expect returns a channel that receives the arrival time of the next
+// /redirected request for callSid.
+func (a *app) expect(callSid string) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	a.mu.Lock()
+	a.waiters[callSid] = ch
+	a.mu.Unlock()
+	return ch
+}
+
+func toneWAV(d time.Duration) []byte {
+	n := int(d.Seconds() * 8000)
+	var b bytes.Buffer
+	le := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
+	b.WriteString("RIFF")
+	le(uint32(36 + 2*n))
+	b.WriteString("WAVEfmt ")
+	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(8000), uint32(16000), uint16(2), uint16(16)} {
+		le(v)
+	}
+	b.WriteString("data")
+	le(uint32(2 * n))
+	for i := 0; i < n; i++ {
+		le(int16(6000 * math.Sin(2*math.Pi*440*float64(i)/8000)))
+	}
+	return b.Bytes()
+}
