@@ -169,7 +169,7 @@ func sippStats(path string) (ok, failed int, peakRate float64) {
 }
 
 func cpuSeconds(r syscall.Rusage) float64 {
-	return time.Duration(r.Utime.Nano()+r.Stime.Nano()).Seconds()
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano()).Seconds()
 }
 
 func waitIdle(srv *server.Server, d time.Duration) {
