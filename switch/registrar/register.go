@@ -25,6 +25,9 @@ import (
 // username that is not the To user; 400 for a malformed request; 423 with
 // Min-Expires for a binding shorter than MinExpires; 200 listing every
 // current binding with its remaining expires.
+//
+// The registered user is the To user; the To host is not checked, because
+// the digest realm must already be the SIP domain for the HA1 to match.
 func (r *Registrar) HandleRegister(req *sip.Request, tx sip.ServerTransaction) {
 	ctx, cancel := context.WithTimeout(context.Background(), r.storeTimeout)
 	defer cancel()
