@@ -23,6 +23,7 @@ type Config struct {
 	AccountSid    string // bootstrap account; generated at first start when empty
 	AuthToken     string
 	OutboundProxy string // SIP URI that calls to phone numbers are sent to
+	SIPDomain     string // SIP domain and digest realm of clients; default the SIP listen host
 	LogLevel      slog.Level
 
 	// InMemory keeps state in memory only (tests); DataDir is then unused.
@@ -68,6 +69,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cfg.AccountSid, "account-sid", env("PATCHBAY_ACCOUNT_SID", ""), "bootstrap account sid; generated once and printed when empty (PATCHBAY_ACCOUNT_SID)")
 	fs.StringVar(&cfg.AuthToken, "auth-token", env("PATCHBAY_AUTH_TOKEN", ""), "bootstrap account auth token (PATCHBAY_AUTH_TOKEN)")
 	fs.StringVar(&cfg.OutboundProxy, "outbound-proxy", env("PATCHBAY_OUTBOUND_PROXY", ""), "SIP URI that calls to phone numbers are sent to (PATCHBAY_OUTBOUND_PROXY)")
+	fs.StringVar(&cfg.SIPDomain, "sip-domain", env("PATCHBAY_SIP_DOMAIN", ""), "SIP domain and digest realm of clients; default the SIP listen host (PATCHBAY_SIP_DOMAIN)")
 	level := env("PATCHBAY_LOG_LEVEL", "info")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (PATCHBAY_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -113,6 +115,9 @@ func (c *Config) validate() error {
 	}
 	if c.MediaIP == "" {
 		c.MediaIP = host
+	}
+	if c.SIPDomain == "" {
+		c.SIPDomain = host
 	}
 	if net.ParseIP(c.MediaIP) == nil {
 		return fmt.Errorf("--media-ip %q is not an IP address", c.MediaIP)

@@ -19,6 +19,7 @@ import (
 	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/switch/call"
 	"github.com/patchbay/patchbay/switch/media"
+	"github.com/patchbay/patchbay/switch/registrar"
 	"github.com/patchbay/patchbay/switch/sipua"
 	"github.com/patchbay/patchbay/switch/store"
 	"github.com/patchbay/patchbay/switch/store/badgerstore"
@@ -143,7 +144,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		}
 	}()
 
-	s.stack, err = sipua.New(sipua.Config{ListenAddr: cfg.SIPAddr, UserAgent: "Patchbay/" + Version, Logger: log.With("component", "sip")}, s.board)
+	reg, err := registrar.New(registrar.Config{Store: s.store, Domain: cfg.SIPDomain, Logger: log.With("component", "registrar")})
+	if err != nil {
+		return nil, fmt.Errorf("registrar: %w", err)
+	}
+	s.stack, err = sipua.New(sipua.Config{ListenAddr: cfg.SIPAddr, UserAgent: "Patchbay/" + Version, Logger: log.With("component", "sip"), Register: reg.HandleRegister}, s.board)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +170,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, fmt.Errorf("SIP did not start listening on %s", cfg.SIPAddr)
 	}
 
-	s.api, err = api.New(api.Config{Store: s.store, Calls: s.board, Logger: log.With("component", "api"), Ready: s.ready})
+	s.api, err = api.New(api.Config{Store: s.store, Calls: s.board, Logger: log.With("component", "api"), Ready: s.ready, SIPDomain: cfg.SIPDomain})
 	if err != nil {
 		return nil, err
 	}

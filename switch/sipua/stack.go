@@ -42,6 +42,8 @@ type Config struct {
 	Logger    *slog.Logger
 	// ByeTimeout bounds a BYE or CANCEL transaction we send (default 5 s).
 	ByeTimeout time.Duration
+	// Register handles REGISTER requests (the registrar); nil answers 405.
+	Register func(req *sip.Request, tx sip.ServerTransaction)
 }
 
 // Stack is the SIP user agent. Create it with New, then Serve.
@@ -118,6 +120,9 @@ func New(cfg Config, h Handler) (*Stack, error) {
 	srv.OnBye(s.onBye)
 	srv.OnCancel(s.onCancel)
 	srv.OnOptions(s.onOptions)
+	if cfg.Register != nil {
+		srv.OnRegister(cfg.Register)
+	}
 	srv.OnNoRoute(s.onNoRoute)
 	return s, nil
 }
@@ -196,12 +201,19 @@ func (s *Stack) respond(req *sip.Request, tx sip.ServerTransaction, code int, re
 	}
 }
 
+func (s *Stack) allow() string {
+	if s.cfg.Register != nil {
+		return "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"
+	}
+	return "INVITE, ACK, BYE, CANCEL, OPTIONS"
+}
+
 func (s *Stack) onOptions(req *sip.Request, tx sip.ServerTransaction) {
-	s.respond(req, tx, 200, "OK", sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"))
+	s.respond(req, tx, 200, "OK", sip.NewHeader("Allow", s.allow()))
 }
 
 func (s *Stack) onNoRoute(req *sip.Request, tx sip.ServerTransaction) {
-	s.respond(req, tx, 405, "Method Not Allowed", sip.NewHeader("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS"))
+	s.respond(req, tx, 405, "Method Not Allowed", sip.NewHeader("Allow", s.allow()))
 }
 
 func (s *Stack) onCancel(req *sip.Request, tx sip.ServerTransaction) {
