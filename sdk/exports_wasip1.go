@@ -6,9 +6,12 @@ import "unsafe"
 
 // Buffers of the guest side of the ABI. Like registered, they are
 // per-instance state touched by one call at a time. in holds the input the
-// host writes between patchbay_alloc and the hook call; out holds the last
-// output, which must stay reachable (and so unmoved: Go's collector does
-// not move objects) until the host has copied it.
+// host writes between patchbay_alloc and the hook call; it is allocated
+// afresh for every call, so the strings decoded from it (which alias it,
+// saving a copy that costs microseconds in wasm) never change, even if a
+// handler keeps them. out holds the last output, which must stay reachable
+// (and so unmoved: Go's collector does not move objects) until the host has
+// copied it.
 var buffers struct {
 	in  []byte
 	out []byte
@@ -22,10 +25,7 @@ func exportAlloc(size uint32) uint32 {
 	if size > MaxInputBytes {
 		return 0
 	}
-	if cap(buffers.in) < int(size) || cap(buffers.in) == 0 {
-		buffers.in = make([]byte, max(int(size), 1024))
-	}
-	buffers.in = buffers.in[:size]
+	buffers.in = make([]byte, max(size, 1))[:size]
 	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(buffers.in))))
 }
 
@@ -47,7 +47,8 @@ func runHook(hook string, ptr, size uint32) uint64 {
 	if uint32(uintptr(unsafe.Pointer(unsafe.SliceData(buffers.in)))) != ptr || int(size) > len(buffers.in) {
 		panic("sdk: hook called with a buffer patchbay_alloc did not return")
 	}
-	out, err := registered.dispatch(buffers.out, hook, buffers.in[:size])
+	in := unsafe.String(unsafe.SliceData(buffers.in), size)
+	out, err := registered.dispatch(buffers.out, hook, in)
 	if err != nil {
 		panic(err.Error())
 	}

@@ -56,8 +56,9 @@ func (h *handlers) hooks() string {
 
 // dispatch decodes input for hook, runs the registered handler and encodes
 // its decision into dst[:0]. It is the whole guest side of a call except the
-// memory plumbing, so it is tested natively.
-func (h *handlers) dispatch(dst []byte, hook string, input []byte) ([]byte, error) {
+// memory plumbing, so it is tested natively. Decoded strings alias input,
+// which must never change afterwards (handlers may keep them).
+func (h *handlers) dispatch(dst []byte, hook string, input string) ([]byte, error) {
 	var d Decision
 	switch hook {
 	case HookRedirect:
@@ -65,7 +66,7 @@ func (h *handlers) dispatch(dst []byte, hook string, input []byte) ([]byte, erro
 			return nil, fmt.Errorf("%w %s", errNoHandler, hook)
 		}
 		var in RedirectInput
-		if err := DecodeRedirectInput(input, &in); err != nil {
+		if err := decodeRedirectInput(input, &in); err != nil {
 			return nil, err
 		}
 		d = h.redirect(in)
@@ -74,7 +75,7 @@ func (h *handlers) dispatch(dst []byte, hook string, input []byte) ([]byte, erro
 			return nil, fmt.Errorf("%w %s", errNoHandler, hook)
 		}
 		var in HangupInput
-		if err := DecodeHangupInput(input, &in); err != nil {
+		if err := decodeHangupInput(input, &in); err != nil {
 			return nil, err
 		}
 		d = h.hangup(in)

@@ -1,0 +1,155 @@
+package sdk
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func sampleRedirect() RedirectInput {
+	return RedirectInput{
+		Call: Call{Sid: "CA1", AccountSid: "AC1", From: "+1555\"0001", To: "sip:bob@example.com", Direction: "inbound",
+			Status: "in-progress", URL: "http://app/a?x=1&y=<2>", ConnectedCallSid: "CA2"},
+		Request: RedirectRequest{URL: "http://app/b", Method: "POST", FallbackURL: "http://app/f",
+			MoveConnectedCallLeg: true, RequesterSid: "AC0"},
+		Config: "{\"allow\":[\"app\"]}\n\ttab\\ é 😀 \x01",
+	}
+}
+
+func TestInputsRoundTripAndMatchEncodingJSON(t *testing.T) {
+	in := sampleRedirect()
+	b := AppendRedirectInput(nil, in)
+	var viaStd RedirectInput
+	if err := json.Unmarshal(b, &viaStd); err != nil {
+		t.Fatalf("encoding/json rejects our encoding %s: %v", b, err)
+	}
+	var ours RedirectInput
+	if err := DecodeRedirectInput(b, &ours); err != nil {
+		t.Fatal(err)
+	}
+	if ours != in || viaStd != in {
+		t.Fatalf("round trip:\n ours %+v\n std  %+v\n want %+v", ours, viaStd, in)
+	}
+	std, _ := json.Marshal(in)
+	var fromStd RedirectInput
+	if err := DecodeRedirectInput(std, &fromStd); err != nil || fromStd != in {
+		t.Fatalf("decoding encoding/json's output: %+v, %v", fromStd, err)
+	}
+
+	h := HangupInput{Call: in.Call, Request: HangupRequest{Status: "completed", RequesterSid: "AC0"}, Config: "x"}
+	var hb HangupInput
+	if err := DecodeHangupInput(AppendHangupInput(nil, h), &hb); err != nil || hb != h {
+		t.Fatalf("hangup round trip: %+v, %v", hb, err)
+	}
+}
+
+func TestDecodeSkipsUnknownFieldsAndAcceptsEscapes(t *testing.T) {
+	doc := ` { "future": {"a": [1, -2.5e3, true, null, {"b": "c"}]}, "config" : "a\u00e9\ud83d\ude00\n\/",
+		"call": {"sid": "CA1", "extra": 12}, "request": {"url": "http://x", "move_connected_call_leg": true} } `
+	var in RedirectInput
+	if err := DecodeRedirectInput([]byte(doc), &in); err != nil {
+		t.Fatal(err)
+	}
+	if in.Config != "aé😀\n/" || in.Call.Sid != "CA1" || in.Request.URL != "http://x" || !in.Request.MoveConnectedCallLeg {
+		t.Fatalf("decoded %+v", in)
+	}
+}
+
+func TestDecodeRejectsMalformed(t *testing.T) {
+	for _, doc := range []string{
+		``, `[]`, `{`, `{"config"}`, `{"config":"x"`, `{"config":"x",}`, `{"config":"x"} trailing`,
+		`{"config":12}`, `{"x":01}`, `{"x":-}`, `{"x":tru}`, `{"config":"\q"}`, `{"config":"\u12"}`,
+		`{"x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`,
+	} {
+		var in RedirectInput
+		if err := DecodeRedirectInput([]byte(doc), &in); !errors.Is(err, ErrSyntax) {
+			t.Errorf("%q: err = %v, want ErrSyntax", doc, err)
+		}
+	}
+}
+
+func TestDecisionEncodingAndValidation(t *testing.T) {
+	for _, tc := range []struct {
+		d    Decision
+		hook string
+		ok   bool
+	}{
+		{Allow(), HookRedirect, true},
+		{Deny("no \"way\""), HookHangup, true},
+		{Rewrite("https://vm.example.com/box", "GET"), HookRedirect, true},
+		{Rewrite("https://vm.example.com/box", ""), HookHangup, false},
+		{Rewrite("/relative", ""), HookRedirect, false},
+		{Rewrite("ftp://x/y", ""), HookRedirect, false},
+		{Rewrite("http://x/y", "PUT"), HookRedirect, false},
+		{Decision{Verdict: "maybe"}, HookRedirect, false},
+		{Decision{Verdict: VerdictAllow, URL: "http://x"}, HookRedirect, false},
+		{Deny(strings.Repeat("x", MaxReasonBytes+1)), HookRedirect, false},
+	} {
+		b := AppendDecision(nil, tc.d)
+		var std, ours Decision
+		if err := json.Unmarshal(b, &std); err != nil || std != tc.d {
+			t.Errorf("%+v: encoding/json reads %s as %+v, %v", tc.d, b, std, err)
+		}
+		if err := DecodeDecision(b, &ours); err != nil || ours != tc.d {
+			t.Errorf("%+v: decoded as %+v, %v", tc.d, ours, err)
+		}
+		if err := tc.d.Validate(tc.hook); (err == nil) != tc.ok {
+			t.Errorf("%+v.Validate(%s) = %v, want ok=%v", tc.d, tc.hook, err, tc.ok)
+		} else if err != nil && !errors.Is(err, ErrInvalidDecision) {
+			t.Errorf("Validate error %v is not ErrInvalidDecision", err)
+		}
+	}
+}
+
+func TestDispatch(t *testing.T) {
+	var seen RedirectInput
+	h := handlers{redirect: func(in RedirectInput) Decision { seen = in; return Deny("because " + in.Call.Sid) }}
+	out, err := h.dispatch(nil, HookRedirect, string(AppendRedirectInput(nil, sampleRedirect())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Decision
+	if err := DecodeDecision(out, &d); err != nil || d != Deny("because CA1") || seen != sampleRedirect() {
+		t.Fatalf("decision %+v (%v), handler saw %+v", d, err, seen)
+	}
+	if _, err := h.dispatch(nil, HookHangup, "{}"); !errors.Is(err, errNoHandler) {
+		t.Fatalf("unregistered hook: %v", err)
+	}
+	if _, err := h.dispatch(nil, HookRedirect, "{"); !errors.Is(err, ErrSyntax) {
+		t.Fatalf("bad input: %v", err)
+	}
+	if h.hooks() != "redirect" {
+		t.Fatalf("hooks() = %q", h.hooks())
+	}
+}
+
+// FuzzCodec holds the codec to encoding/json: what we encode it reads back
+// identically, and arbitrary bytes never panic the decoder.
+func FuzzCodec(f *testing.F) {
+	f.Add("CA1", "http://a/b", "cfg", []byte(`{"config":"x"}`))
+	f.Add("\x00\"\\", "é😀", "\xff\xfe", []byte(`{"call":{"sid":"\ud83d\ude00"}}`))
+	f.Fuzz(func(t *testing.T, sid, url, config string, raw []byte) {
+		in := RedirectInput{Call: Call{Sid: sid, URL: url}, Request: RedirectRequest{URL: url}, Config: config}
+		b := AppendRedirectInput(nil, in)
+		var std, ours RedirectInput
+		if err := json.Unmarshal(b, &std); err != nil {
+			t.Fatalf("encoding/json rejects %q: %v", b, err)
+		}
+		if err := DecodeRedirectInput(b, &ours); err != nil {
+			t.Fatalf("decoding %q: %v", b, err)
+		}
+		if !reflect.DeepEqual(ours, std) {
+			t.Fatalf("ours %+v, std %+v", ours, std)
+		}
+		if utf8.ValidString(sid) && utf8.ValidString(url) && utf8.ValidString(config) && ours != in {
+			t.Fatalf("round trip of valid UTF-8 changed it: %+v", ours)
+		}
+		var junk RedirectInput
+		_ = DecodeRedirectInput(raw, &junk)
+		var d Decision
+		_ = DecodeDecision(raw, &d)
+	})
+}
