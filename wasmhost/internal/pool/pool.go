@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -133,11 +134,10 @@ func (g *Group) Put(it Item, healthy bool) {
 
 // removeIdleLocked takes e out of the group and the budget; b.mu is held.
 func (g *Group) removeIdleLocked(e *idle) {
-	for i, x := range g.idle {
-		if x == e {
-			g.idle = append(g.idle[:i], g.idle[i+1:]...)
-			break
-		}
+	if i := slices.Index(g.idle, e); i >= 0 {
+		// slices.Delete clears the vacated slot, so the closed item is
+		// not kept alive by the backing array.
+		g.idle = slices.Delete(g.idle, i, i+1)
 	}
 	g.budget.lru.Remove(e.elem)
 	g.budget.bytes -= e.bytes

@@ -165,3 +165,19 @@ func TestHammer(t *testing.T) {
 		t.Fatalf("IdleBytes after Close = %d", budget.IdleBytes())
 	}
 }
+
+// TestEvictedItemsAreNotRetained checks that a group forgets the items it
+// evicted or closed, so their memory can be collected.
+func TestEvictedItemsAreNotRetained(t *testing.T) {
+	m := &maker{size: 10}
+	g := NewBudget(1).NewGroup(1, m.create)
+	it, _ := g.Get(context.Background())
+	g.Put(it, true) // over the budget: evicted at once
+	g.budget.mu.Lock()
+	defer g.budget.mu.Unlock()
+	for _, e := range g.idle[:cap(g.idle)] {
+		if e != nil {
+			t.Fatal("an evicted item is still referenced by the group")
+		}
+	}
+}
