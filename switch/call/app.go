@@ -34,7 +34,7 @@ const (
 func (c *Call) fetch(u, method, fallbackURL, fallbackMethod string) {
 	if u == "" {
 		c.notify(21402, 0, "no RCML URL for the call", "", "")
-		c.endOnAppFailure(404, "Not Found", nil)
+		c.endOnAppFailure(404, "Not Found", store.StatusFailed, nil)
 		return
 	}
 	req := webhook.FetchRequest{URL: u, Method: methodOr(method), FallbackURL: fallbackURL, FallbackMethod: methodOr(fallbackMethod), Params: c.params()}
@@ -83,25 +83,28 @@ func (c *Call) onFetchFailed(r stepDone) {
 	var pe *rcml.ParseError
 	switch {
 	case errors.As(r.err, &pe):
+		// No fallback for a document that cannot be parsed; the CDR ends
+		// completed (spec §4.2).
 		c.notify(codeDocumentParse, 0, "cannot parse RCML: "+pe.Error(), r.doc, "")
-		c.endOnAppFailure(500, "Server Internal Error", sip.NewHeader("Reason", rcml.HangupReason))
+		c.endOnAppFailure(500, "Server Internal Error", store.StatusCompleted, sip.NewHeader("Reason", rcml.HangupReason))
 	case errors.As(r.err, &fe):
 		c.notify(fe.Code, 0, fe.Error(), fe.URL, fe.Method)
 		if webhook.IsNotFound(r.err) {
-			c.endOnAppFailure(404, "Not Found", nil)
+			c.endOnAppFailure(404, "Not Found", store.StatusFailed, nil)
 			return
 		}
-		c.endOnAppFailure(500, "Server Internal Error", nil)
+		c.endOnAppFailure(500, "Server Internal Error", store.StatusFailed, nil)
 	default:
 		// Content types that are not RCML, and sandbox failures.
 		c.notify(codeInternal, 0, "cannot run RCML: "+r.err.Error(), r.doc, "")
-		c.endOnAppFailure(500, "Server Internal Error", nil)
+		c.endOnAppFailure(500, "Server Internal Error", store.StatusFailed, nil)
 	}
 }
 
 // endOnAppFailure ends a call whose application failed: an unanswered
-// inbound call gets a final response, anything else is hung up.
-func (c *Call) endOnAppFailure(code int, reason string, h sip.Header) {
+// inbound call gets a final response (and ends with unansweredStatus),
+// anything else is hung up.
+func (c *Call) endOnAppFailure(code int, reason, unansweredStatus string, h sip.Header) {
 	if c.in != nil && !c.answered {
 		var hdrs []sip.Header
 		if h != nil {
@@ -109,7 +112,7 @@ func (c *Call) endOnAppFailure(code int, reason string, h sip.Header) {
 		}
 		hdrs = append(hdrs, c.sipCallSidHeader())
 		c.in.Reject(code, reason, hdrs...)
-		c.finish(store.StatusFailed)
+		c.finish(unansweredStatus)
 		return
 	}
 	var hdrs []sip.Header
@@ -125,11 +128,8 @@ func (c *Call) next() {
 		return
 	}
 	if c.plan == nil || c.pc >= len(c.plan.Verbs) {
-		// End of document hangs up (upstream answers an unanswered inbound
-		// call first only for media verbs; there is nothing left to answer for).
-		if c.in != nil && !c.answered {
-			c.answer()
-		}
+		// End of document hangs up; an inbound call never answered (no verb
+		// answered it) gets SIP 500, as upstream (spec §5.1).
 		c.hangup(store.StatusCompleted, "end of document")
 		return
 	}
@@ -160,7 +160,7 @@ func (c *Call) next() {
 		c.fetch(v.Redirect.URL, v.Redirect.Method, "", "")
 	case rcml.KindDial, rcml.KindSay, rcml.KindGather, rcml.KindRecord:
 		c.notify(codeVerbNotSupport, 0, fmt.Sprintf("<%s> is not supported by this switch yet; ending the call", v.Kind), c.rec.URL, "")
-		c.endOnAppFailure(500, "Server Internal Error", nil)
+		c.endOnAppFailure(500, "Server Internal Error", store.StatusFailed, nil)
 	default:
 		// Sms, Fax, Email: no channel for them here; skip with a warning.
 		c.notify(codeVerbNotSupport, 1, fmt.Sprintf("<%s> is not supported; skipped", v.Kind), c.rec.URL, "")

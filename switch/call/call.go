@@ -71,6 +71,11 @@ type Call struct {
 	progress   map[string]bool   // call-progress events subscribed
 	finished   bool
 	hangupWhy  string
+	local      sdp.Local // outbound: our media description
+	start      func()    // set by NewInbound/NewOutbound, run by Start
+	// dialing tracks the goroutine sending an outbound INVITE; it hangs the
+	// leg up itself if the call ended meanwhile.
+	dialing sync.WaitGroup
 }
 
 // Sid is the CallSid.
@@ -97,16 +102,26 @@ func newCall(d *Deps, rec store.Call, app App) *Call {
 	return c
 }
 
-// post delivers a message to the actor; once the call is ending it is dropped.
-func (c *Call) post(m any) {
+// Start runs the call's goroutine. Call it once, after the call is indexed.
+func (c *Call) Start() { go c.run(c.start) }
+
+// post delivers a message to the actor; once the call is ending it is
+// dropped and post reports false.
+func (c *Call) post(m any) bool {
 	select {
 	case c.mailbox <- m:
+		return true
 	case <-c.closing:
+		return false
 	}
 }
 
 type (
-	legEvent   struct{ ev sipua.Event }
+	legEvent struct{ ev sipua.Event }
+	dialed   struct {
+		leg *sipua.OutboundLeg
+		err error
+	}
 	ringExpiry struct{}
 	stepDone   struct {
 		gen  int
@@ -173,11 +188,15 @@ func (c *Call) Hangup(ctx context.Context) {
 
 func (c *Call) run(start func()) {
 	defer close(c.done)
+	defer c.dialing.Wait()
 	defer func() {
 		if p := recover(); p != nil {
 			c.log.Error("call actor panicked; ending the call", "panic", p, "stack", string(debug.Stack()))
-			c.hangupWhy = "internal error"
-			c.finish(store.StatusFailed)
+			if !c.finished {
+				// Tear the leg down too: the peer must not be left ringing or
+				// connected to a call nobody owns.
+				c.hangup(store.StatusFailed, "internal error")
+			}
 		}
 		c.deps.Ended(c)
 	}()
@@ -202,6 +221,8 @@ func (c *Call) handle(m any) {
 		}
 		c.stepCancel = nil
 		c.onStepDone(m)
+	case dialed:
+		c.onDialed(m)
 	case ringExpiry:
 		c.onRingTimeout()
 	case modifyMsg:
@@ -220,13 +241,15 @@ func (c *Call) now() time.Time { return c.deps.Now() }
 
 // save persists the record; every transition goes through here before it is
 // acknowledged to anyone.
-func (c *Call) save() {
+func (c *Call) save() error {
 	c.rec.DateUpdated = c.now()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.deps.Store.PutCall(ctx, c.rec); err != nil {
 		c.log.Error("persisting call record failed", "err", err)
+		return fmt.Errorf("call %s: persisting state: %w", c.sid, err)
 	}
+	return nil
 }
 
 func (c *Call) setStatus(s string) {
@@ -234,7 +257,7 @@ func (c *Call) setStatus(s string) {
 		return
 	}
 	c.rec.Status = s
-	c.save()
+	_ = c.save() // logged; the call goes on even if the store hiccups
 	c.appStatusCallback()
 }
 

@@ -27,6 +27,17 @@ func (c *Call) hangup(status, why string, headers ...sip.Header) {
 	c.finish(status)
 }
 
+// persistFinal writes the final record, retrying a failing store briefly:
+// a lost final write would leave the call live until the next restart.
+func (c *Call) persistFinal() {
+	for attempt := 0; attempt < 3; attempt++ {
+		if c.save() == nil {
+			return
+		}
+		time.Sleep(time.Duration(50<<attempt) * time.Millisecond)
+	}
+}
+
 // cancelUnanswered ends a queued or ringing call; an inbound caller gets
 // code (upstream answers 500).
 func (c *Call) cancelUnanswered(code int, reason string) {
@@ -70,7 +81,7 @@ func (c *Call) finish(status string) {
 	}
 	c.log.Info("call ended", "status", status, "duration", c.rec.Duration, "why", c.hangupWhy)
 	c.rec.Status = status
-	c.save()
+	c.persistFinal()
 	c.appStatusCallback()
 	c.progressCallback("completed")
 }

@@ -1,6 +1,8 @@
 package call
 
 import (
+	"sync/atomic"
+
 	"github.com/patchbay/patchbay/switch/sdp"
 	"github.com/patchbay/patchbay/switch/sid"
 	"github.com/patchbay/patchbay/switch/sipua"
@@ -16,9 +18,9 @@ type InboundParams struct {
 	Negotiated sdp.Negotiated
 }
 
-// StartInbound takes over an inbound leg: the call rings while its
-// application is fetched. It must be called from Handler.HandleInvite.
-func StartInbound(d *Deps, p InboundParams) *Call {
+// NewInbound takes over an inbound leg; the call rings once Start runs it.
+// It must be called from Handler.HandleInvite.
+func NewInbound(d *Deps, p InboundParams) *Call {
 	now := d.Now()
 	leg := p.Leg
 	caller := leg.FromDisplay
@@ -60,19 +62,25 @@ func StartInbound(d *Deps, p InboundParams) *Call {
 	// Attach before the INVITE handler starts serving commands, so no event
 	// of this leg can be lost.
 	leg.Attach(func(ev sipua.Event) { c.post(legEvent{ev}) })
-	go c.run(func() {
-		c.save()
+	c.start = func() {
+		if err := c.save(); err != nil {
+			c.in.Reject(500, "Server Internal Error", c.sipCallSidHeader())
+			c.finish(store.StatusFailed)
+			return
+		}
 		c.appStatusCallback()
 		c.in.Ringing(180, c.sipCallSidHeader())
 		c.fetch(c.app.URL, c.app.Method, c.app.FallbackURL, c.app.FallbackMethod)
-	})
+	}
 	return c
 }
 
 func (c *Call) onInboundEvent(ev sipua.Event) {
 	switch ev.Kind {
 	case sipua.EventCanceled:
+		// Also when our answer lost the race against the CANCEL.
 		c.log.Info("caller canceled")
+		c.answered = false
 		c.finish(store.StatusCanceled)
 	case sipua.EventBye:
 		c.log.Info("caller hung up")
@@ -106,6 +114,27 @@ func (c *Call) onReInvite(body []byte) {
 	}
 }
 
+// reInviteAnswerer answers a peer's new offer (hold, resume, new address)
+// from values fixed at answer time: our address, port, session and codec.
+// The direction follows RFC 3264 (sendonly is answered recvonly).
+func reInviteAnswerer(local sdp.Local, codec sdp.Codec) sipua.ReInviteAnswerer {
+	var version atomic.Uint64
+	version.Store(local.SessionVersion)
+	return func(offer []byte) ([]byte, error) {
+		d, err := sdp.ParseOffer(offer)
+		if err != nil {
+			return nil, err
+		}
+		n, err := sdp.Negotiate(d, []sdp.Codec{codec})
+		if err != nil {
+			return nil, err
+		}
+		l := local
+		l.SessionVersion = version.Add(1)
+		return sdp.Answer(l, n)
+	}
+}
+
 // answer answers an unanswered inbound call. It reports false when the call
 // could not be answered (and has been ended).
 func (c *Call) answer() bool {
@@ -119,20 +148,21 @@ func (c *Call) answer() bool {
 	if err != nil {
 		c.log.Error("no media port for the call", "err", err)
 		c.notify(12400, 0, "no RTP port available: "+err.Error(), c.app.URL, c.app.Method)
-		c.in.Reject(503, "Service Unavailable")
+		c.in.Reject(503, "Service Unavailable", c.sipCallSidHeader())
 		c.finish(store.StatusFailed)
 		return false
 	}
 	c.media = m
 	m.SetRemote(c.negotiated)
-	body, err := sdp.Answer(sdp.Local{Address: c.deps.MediaIP, Port: m.LocalPort(), SessionID: sessionID(), SessionVersion: 1}, c.negotiated)
+	local := sdp.Local{Address: c.deps.MediaIP, Port: m.LocalPort(), SessionID: sessionID(), SessionVersion: 1}
+	body, err := sdp.Answer(local, c.negotiated)
 	if err != nil {
 		c.log.Error("building SDP answer failed", "err", err)
-		c.in.Reject(500, "Server Internal Error")
+		c.in.Reject(500, "Server Internal Error", c.sipCallSidHeader())
 		c.finish(store.StatusFailed)
 		return false
 	}
-	c.in.Answer(body, c.sipCallSidHeader())
+	c.in.Answer(body, reInviteAnswerer(local, c.negotiated.Codec), c.sipCallSidHeader())
 	c.answered = true
 	now := c.now()
 	c.rec.AnswerTime = now

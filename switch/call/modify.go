@@ -48,10 +48,9 @@ func (c *Call) modify(r calls.ModifyRequest) (store.Call, error) {
 		c.app.FallbackURL, c.app.FallbackMethod = r.FallbackURL, methodOr(r.FallbackMethod)
 		c.rec.URL, c.rec.Method = c.app.URL, c.app.Method
 		c.rec.FallbackURL, c.rec.FallbackMethod = c.app.FallbackURL, c.app.FallbackMethod
-		if c.out != nil && !c.answered {
+		if c.in == nil && !c.answered {
 			// An outbound call that still rings runs the new document once answered.
-			c.save()
-			return c.rec, nil
+			return c.rec, c.save()
 		}
 		c.log.Info("redirecting", "url", redact(r.URL))
 		// Stop the current verb at once (playback stops mid-file), then fetch.
@@ -60,7 +59,9 @@ func (c *Call) modify(r calls.ModifyRequest) (store.Call, error) {
 		changed = true
 	}
 	if changed {
-		c.save()
+		if err := c.save(); err != nil {
+			return store.Call{}, err
+		}
 	}
 	return c.rec, nil
 }

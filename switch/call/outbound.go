@@ -27,9 +27,10 @@ type OutboundParams struct {
 	Dialer Dialer
 }
 
-// StartOutbound creates the call record (queued), allocates media and sends
-// the INVITE. The returned record is what the API answers with.
-func StartOutbound(d *Deps, p OutboundParams) (*Call, store.Call, error) {
+// NewOutbound creates the call record (queued) and allocates media; Start
+// persists it and sends the INVITE. The returned record is what the API
+// answers with. A call that is never started must be Aborted.
+func NewOutbound(d *Deps, p OutboundParams) (*Call, store.Call, error) {
 	now := d.Now()
 	r := p.Req
 	events := r.StatusCallbackEvents
@@ -69,12 +70,13 @@ func StartOutbound(d *Deps, p OutboundParams) (*Call, store.Call, error) {
 		return nil, store.Call{}, fmt.Errorf("call: media for outbound call: %w", err)
 	}
 	c.media = m
-	offer, err := sdp.Offer(sdp.Local{Address: d.MediaIP, Port: m.LocalPort(), SessionID: sessionID(), SessionVersion: 1}, sdp.DefaultCodecs(), sdp.SendRecv)
+	local := sdp.Local{Address: d.MediaIP, Port: m.LocalPort(), SessionID: sessionID(), SessionVersion: 1}
+	c.local = local
+	offer, err := sdp.Offer(local, sdp.DefaultCodecs(), sdp.SendRecv)
 	if err != nil {
 		m.Close()
 		return nil, store.Call{}, fmt.Errorf("call: SDP offer: %w", err)
 	}
-	c.save()
 	headers := map[string]string{sipua.CallSidHeader: rec.Sid}
 	for k, v := range r.Headers {
 		headers[k] = v
@@ -84,27 +86,51 @@ func StartOutbound(d *Deps, p OutboundParams) (*Call, store.Call, error) {
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	go c.run(func() {
-		leg, err := p.Dialer.Dial(sipua.DialRequest{
-			Target:   p.Target,
-			FromUser: from,
-			Headers:  headers,
-			SDP:      offer,
-			Username: r.Username,
-			Password: r.Password,
-		}, func(ev sipua.Event) { c.post(legEvent{ev}) })
-		if err != nil {
-			c.log.Warn("outbound INVITE failed", "err", err)
-			c.notify(11008, 0, "cannot place call: "+err.Error(), "", "")
+	dial := sipua.DialRequest{Target: p.Target, FromUser: from, Headers: headers, SDP: offer, Username: r.Username, Password: r.Password}
+	c.start = func() {
+		if err := c.save(); err != nil {
 			c.finish(store.StatusFailed)
 			return
 		}
-		c.out = leg
-		c.rec.SIPCallID = leg.CallID
-		c.progressCallback("initiated")
 		c.ringTimer = time.AfterFunc(timeout, func() { c.post(ringExpiry{}) })
-	})
+		// Sending the INVITE may take a while (DNS, TCP connect): do it off
+		// the actor so LCM and shutdown are served meanwhile.
+		c.dialing.Add(1)
+		go func() {
+			defer c.dialing.Done()
+			leg, err := p.Dialer.Dial(dial, func(ev sipua.Event) { c.post(legEvent{ev}) })
+			if !c.post(dialed{leg: leg, err: err}) && leg != nil {
+				leg.Hangup() // the call ended while the INVITE was being sent
+			}
+		}()
+	}
 	return c, rec, nil
+}
+
+// Abort releases what NewOutbound allocated for a call that never started.
+func (c *Call) Abort() {
+	if c.media != nil {
+		c.media.Close()
+		c.media = nil
+	}
+}
+
+func (c *Call) onDialed(m dialed) {
+	if c.finished {
+		if m.leg != nil {
+			m.leg.Hangup()
+		}
+		return
+	}
+	if m.err != nil {
+		c.log.Warn("outbound INVITE failed", "err", m.err)
+		c.notify(11008, 0, "cannot place call: "+m.err.Error(), "", "")
+		c.finish(store.StatusFailed)
+		return
+	}
+	c.out = m.leg
+	c.rec.SIPCallID = m.leg.CallID
+	c.progressCallback("initiated")
 }
 
 func (c *Call) onOutboundEvent(ev sipua.Event) {
@@ -148,6 +174,9 @@ func (c *Call) onOutboundAnswered(ev sipua.Event) {
 	}
 	c.negotiated = n
 	c.media.SetRemote(n)
+	if c.out != nil {
+		c.out.SetReInviteAnswerer(reInviteAnswerer(c.local, n.Codec))
+	}
 	c.sipHeaders = ev.Headers
 	c.answered = true
 	now := c.now()

@@ -26,3 +26,17 @@ var (
 	// ErrTooLarge: the audio is larger than the limit given to ReadWAV.
 	ErrTooLarge = errors.New("media: audio file too large")
 )
+
+// Errors of the relay and the conference room.
+var (
+	// ErrPacketTooLarge: a payload does not fit in one outgoing packet.
+	ErrPacketTooLarge = errors.New("media: packet too large")
+	// ErrSameSession: Bridge was given one session for both legs.
+	ErrSameSession = errors.New("media: cannot bridge a session to itself")
+	// ErrRoomClosed: the conference room was closed.
+	ErrRoomClosed = errors.New("media: room closed")
+	// ErrStopped is given to a hold's done function when the hold source
+	// did not play to its end: it was replaced, the participant was taken
+	// off hold or left, or the room closed.
+	ErrStopped = errors.New("media: stopped before the end")
+)

@@ -92,6 +92,16 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	return cfg, cfg.validate()
 }
 
+// advertiseHost is the host put in SIP headers: the listen host, or the
+// media IP when SIP listens on all interfaces.
+func (c *Config) advertiseHost() string {
+	host, _, _ := net.SplitHostPort(c.SIPAddr)
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return c.MediaIP
+	}
+	return host
+}
+
 func parsePortRange(s string) (int, int, error) {
 	lo, hi, ok := strings.Cut(s, "-")
 	if !ok {
@@ -119,8 +129,8 @@ func (c *Config) validate() error {
 	if c.SIPDomain == "" {
 		c.SIPDomain = host
 	}
-	if net.ParseIP(c.MediaIP) == nil {
-		return fmt.Errorf("--media-ip %q is not an IP address", c.MediaIP)
+	if ip := net.ParseIP(c.MediaIP); ip == nil || ip.IsUnspecified() {
+		return fmt.Errorf("--media-ip %q is not an address peers can reach (listening on all interfaces needs an explicit --media-ip)", c.MediaIP)
 	}
 	if (c.AccountSid == "") != (c.AuthToken == "") {
 		return fmt.Errorf("--account-sid and --auth-token go together")

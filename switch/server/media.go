@@ -23,10 +23,11 @@ const maxWAVBytes = 16 << 20
 // small cache of decoded WAVs: an IVR plays the same prompt to every caller,
 // and fetching it for each call would put the app server on the call path.
 type mediaFactory struct {
-	pool   *media.PortPool
-	client *http.Client
-	log    *slog.Logger
-	ttl    time.Duration
+	pool    *media.PortPool
+	client  *http.Client
+	log     *slog.Logger
+	ttl     time.Duration
+	timeout time.Duration // bounds one WAV download
 
 	mu    sync.Mutex
 	cache map[string]cachedClip
@@ -51,7 +52,7 @@ func (f *mediaFactory) NewMedia() (call.Media, error) {
 		port.Release()
 		return nil, fmt.Errorf("starting RTP session: %w", err)
 	}
-	return &legMedia{s: s}, nil
+	return &legMedia{s: s, log: f.log}, nil
 }
 
 func (f *mediaFactory) LoadAudio(ctx context.Context, rawURL string) (call.Audio, error) {
@@ -61,7 +62,9 @@ func (f *mediaFactory) LoadAudio(ctx context.Context, rawURL string) (call.Audio
 		return c.clip, nil
 	}
 	f.mu.Unlock()
-	clip, err := f.fetchWAV(ctx, rawURL)
+	fctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	clip, err := f.fetchWAV(fctx, rawURL)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +112,7 @@ func (f *mediaFactory) fetchWAV(ctx context.Context, rawURL string) (*media.Clip
 // legMedia adapts a media.Session to call.Media.
 type legMedia struct {
 	s     *media.Session
+	log   *slog.Logger
 	mu    sync.Mutex
 	codec media.Codec
 }
@@ -130,7 +134,7 @@ func (m *legMedia) SetRemote(n sdp.Negotiated) {
 	})
 	if err != nil {
 		// Configure only fails on values Negotiate never produces.
-		slog.Default().Error("configuring RTP session", "err", err)
+		m.log.Error("configuring RTP session", "err", err)
 	}
 }
 

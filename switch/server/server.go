@@ -115,7 +115,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	s.board, err = switchboard.New(switchboard.Config{
 		Deps: call.Deps{
 			Store:       s.store,
-			Media:       &mediaFactory{pool: s.ports, client: httpClient, log: log.With("component", "media"), ttl: time.Minute, cache: make(map[string]cachedClip)},
+			Media:       &mediaFactory{pool: s.ports, client: httpClient, log: log.With("component", "media"), ttl: time.Minute, timeout: cfg.FetchTimeout, cache: make(map[string]cachedClip)},
 			Interpreter: nativeInterpreter{},
 			Fetcher:     fetcher,
 			Outbox:      s.outbox,
@@ -148,7 +148,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err != nil {
 		return nil, fmt.Errorf("registrar: %w", err)
 	}
-	s.stack, err = sipua.New(sipua.Config{ListenAddr: cfg.SIPAddr, UserAgent: "Patchbay/" + Version, Logger: log.With("component", "sip"), Register: reg.HandleRegister}, s.board)
+	s.stack, err = sipua.New(sipua.Config{ListenAddr: cfg.SIPAddr, AdvertiseHost: cfg.advertiseHost(), UserAgent: "Patchbay/" + Version, Logger: log.With("component", "sip"), Register: reg.HandleRegister}, s.board)
 	if err != nil {
 		return nil, err
 	}
@@ -220,6 +220,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.stack.Refuse()
 		var errs []error
 		if err := s.board.Shutdown(ctx); err != nil {
+			errs = append(errs, err)
+		}
+		// Let the BYEs and CANCELs of the ended calls complete while SIP
+		// still listens for their answers.
+		if err := s.stack.Drain(ctx); err != nil {
 			errs = append(errs, err)
 		}
 		if err := s.api.Shutdown(ctx); err != nil {

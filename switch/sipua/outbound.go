@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 )
+
+// dialSetupTimeout bounds sending the INVITE (DNS, TCP connect).
+const dialSetupTimeout = 10 * time.Second
 
 // DialRequest describes an outbound INVITE.
 type DialRequest struct {
@@ -32,16 +36,24 @@ type OutboundLeg struct {
 	dlg     *sipgo.DialogClientSession
 	onEvent func(Event)
 	cancel  context.CancelFunc
+	// answeredOut is closed once EventAnswered was emitted, so a BYE racing
+	// the answer is reported after it (sipgo delivers them concurrently).
+	answeredOut chan struct{}
+	// ended is closed once the dialog is over from our side.
+	ended   chan struct{}
+	endOnce sync.Once
 
 	mu       sync.Mutex
 	localSDP []byte
+	answerer ReInviteAnswerer
 	answered bool
-	ended    bool
-	dlgID    string
+	hungUp   bool
+	byeSent  bool
 }
 
 // Dial sends an INVITE and reports its progress through onEvent, which must
-// not block. It returns once the INVITE is handed to the transport.
+// not block. It returns once the INVITE is handed to the transport (at most
+// dialSetupTimeout).
 func (s *Stack) Dial(r DialRequest, onEvent func(Event)) (*OutboundLeg, error) {
 	req := sip.NewRequest(sip.INVITE, r.Target)
 	if tr, ok := r.Target.UriParams.Get("transport"); ok && tr != "" {
@@ -49,7 +61,7 @@ func (s *Stack) Dial(r DialRequest, onEvent func(Event)) (*OutboundLeg, error) {
 	}
 	from := &sip.FromHeader{
 		DisplayName: r.FromDisplay,
-		Address:     sip.Uri{Scheme: "sip", User: r.FromUser, Host: s.host, Port: s.port},
+		Address:     sip.Uri{Scheme: "sip", User: r.FromUser, Host: s.advertise, Port: s.port},
 		Params:      sip.NewParams(),
 	}
 	from.Params.Add("tag", sip.GenerateTagN(16))
@@ -62,13 +74,22 @@ func (s *Stack) Dial(r DialRequest, onEvent func(Event)) (*OutboundLeg, error) {
 		req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 		req.SetBody(r.SDP)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	dlg, err := s.dialogUA.WriteInvite(ctx, req)
+	setup, cancelSetup := context.WithTimeout(context.Background(), dialSetupTimeout)
+	defer cancelSetup()
+	dlg, err := s.dialogUA.WriteInvite(setup, req)
 	if err != nil {
-		cancel()
 		return nil, fmt.Errorf("sipua: INVITE %s: %w", r.Target.String(), err)
 	}
-	l := &OutboundLeg{CallID: callID(req), stack: s, dlg: dlg, onEvent: onEvent, cancel: cancel, localSDP: r.SDP}
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &OutboundLeg{CallID: callID(req), stack: s, dlg: dlg, onEvent: onEvent, cancel: cancel, localSDP: r.SDP,
+		answeredOut: make(chan struct{}), ended: make(chan struct{})}
+	// Make the dialog matchable as soon as it is established, before our
+	// ACK: the callee may send BYE right after its 200.
+	dlg.OnState(func(st sip.DialogState) {
+		if st == sip.DialogStateEstablished && dlg.ID != "" {
+			s.outbound.Store(dlg.ID, l)
+		}
+	})
 	s.wg.Add(1)
 	go l.run(ctx, r)
 	return l, nil
@@ -77,6 +98,11 @@ func (s *Stack) Dial(r DialRequest, onEvent func(Event)) (*OutboundLeg, error) {
 func (l *OutboundLeg) run(ctx context.Context, r DialRequest) {
 	defer l.stack.wg.Done()
 	defer l.cancel()
+	defer func() {
+		if l.dlg.ID != "" {
+			l.stack.outbound.Delete(l.dlg.ID)
+		}
+	}()
 	err := l.dlg.WaitAnswer(ctx, sipgo.AnswerOptions{
 		Username: r.Username,
 		Password: r.Password,
@@ -88,16 +114,7 @@ func (l *OutboundLeg) run(ctx context.Context, r DialRequest) {
 		},
 	})
 	if err != nil {
-		var de *sipgo.ErrDialogResponse
-		switch {
-		case errors.As(err, &de):
-			l.onEvent(Event{Kind: EventFailed, Code: de.Res.StatusCode, Reason: de.Res.Reason, Headers: xHeaders(de.Res.Headers()), Err: err})
-		case ctx.Err() != nil:
-			l.onEvent(Event{Kind: EventCanceled, Err: err})
-		default:
-			l.onEvent(Event{Kind: EventFailed, Code: 408, Reason: "Request Timeout", Err: err})
-		}
-		l.dlg.Close()
+		l.failed(ctx, err)
 		return
 	}
 	if err := l.dlg.Ack(context.Background()); err != nil {
@@ -105,22 +122,45 @@ func (l *OutboundLeg) run(ctx context.Context, r DialRequest) {
 	}
 	l.mu.Lock()
 	l.answered = true
-	l.dlgID = l.dlg.ID
-	ended := l.ended
+	hungUp := l.hungUp
 	l.mu.Unlock()
-	l.stack.outbound.Store(l.dlg.ID, l)
 	res := l.dlg.InviteResponse
 	l.onEvent(Event{Kind: EventAnswered, Code: res.StatusCode, SDP: res.Body(), Headers: xHeaders(res.Headers())})
-	if ended {
+	close(l.answeredOut)
+	if hungUp {
 		// Hangup raced with the answer: the owner already gave up on this leg.
 		l.bye()
-		return
 	}
 	select {
 	case <-l.dlg.Context().Done():
+	case <-l.ended:
 	case <-l.stack.closing:
 	}
-	l.stack.outbound.Delete(l.dlg.ID)
+}
+
+// failed reports an INVITE that got no 2xx. A 2xx that crossed our CANCEL
+// still opened a dialog at the callee: acknowledge it and hang up at once.
+func (l *OutboundLeg) failed(ctx context.Context, err error) {
+	defer l.dlg.Close()
+	if ctx.Err() != nil {
+		if res := l.dlg.InviteResponse; res != nil && res.IsSuccess() {
+			if aerr := l.dlg.Ack(context.Background()); aerr == nil {
+				bctx, cancel := context.WithTimeout(context.Background(), l.stack.cfg.ByeTimeout)
+				_ = l.dlg.Bye(bctx)
+				cancel()
+			}
+		}
+		l.onEvent(Event{Kind: EventCanceled, Err: err})
+		return
+	}
+	var de *sipgo.ErrDialogResponse
+	if errors.As(err, &de) {
+		l.onEvent(Event{Kind: EventFailed, Code: de.Res.StatusCode, Reason: de.Res.Reason, Headers: xHeaders(de.Res.Headers()), Err: err})
+		return
+	}
+	// No final response at all (timer B, transport error, a callee sending
+	// endless provisionals): give up on the transaction; the call failed.
+	l.onEvent(Event{Kind: EventFailed, Err: err})
 }
 
 // Cancel gives up on an unanswered leg (CANCEL is sent once a provisional
@@ -131,11 +171,11 @@ func (l *OutboundLeg) Cancel() { l.Hangup() }
 // Reason) once answered. It does not block.
 func (l *OutboundLeg) Hangup(headers ...sip.Header) {
 	l.mu.Lock()
-	if l.ended {
+	if l.hungUp {
 		l.mu.Unlock()
 		return
 	}
-	l.ended = true
+	l.hungUp = true
 	answered := l.answered
 	l.mu.Unlock()
 	if !answered {
@@ -146,6 +186,13 @@ func (l *OutboundLeg) Hangup(headers ...sip.Header) {
 }
 
 func (l *OutboundLeg) bye(headers ...sip.Header) {
+	l.mu.Lock()
+	if l.byeSent {
+		l.mu.Unlock()
+		return
+	}
+	l.byeSent = true
+	l.mu.Unlock()
 	target := l.dlg.InviteRequest.Recipient
 	if c := l.dlg.InviteResponse.Contact(); c != nil {
 		target = c.Address
@@ -157,6 +204,7 @@ func (l *OutboundLeg) bye(headers ...sip.Header) {
 	l.stack.wg.Add(1)
 	go func() {
 		defer l.stack.wg.Done()
+		defer l.endOnce.Do(func() { close(l.ended) })
 		ctx, cancel := context.WithTimeout(context.Background(), l.stack.cfg.ByeTimeout)
 		defer cancel()
 		if err := l.dlg.WriteBye(ctx, bye); err != nil {
@@ -167,17 +215,39 @@ func (l *OutboundLeg) bye(headers ...sip.Header) {
 
 func (l *OutboundLeg) remoteBye() {
 	l.mu.Lock()
-	l.ended = true
+	l.hungUp = true
+	l.byeSent = true
 	l.mu.Unlock()
+	select {
+	case <-l.answeredOut:
+	case <-l.stack.closing:
+		return
+	}
 	l.onEvent(Event{Kind: EventBye})
+}
+
+// SetReInviteAnswerer sets how later re-INVITEs of the peer are answered.
+func (l *OutboundLeg) SetReInviteAnswerer(a ReInviteAnswerer) {
+	l.mu.Lock()
+	l.answerer = a
+	l.mu.Unlock()
 }
 
 func (l *OutboundLeg) reInvite(req *sip.Request, tx sip.ServerTransaction) {
 	l.mu.Lock()
-	sdp := l.localSDP
+	sdp, answerer := l.localSDP, l.answerer
 	l.mu.Unlock()
+	body := req.Body()
+	if answerer != nil && len(body) > 0 {
+		answer, err := answerer(body)
+		if err != nil {
+			l.stack.respond(req, tx, 488, "Not Acceptable Here")
+			return
+		}
+		sdp = answer
+	}
 	l.stack.answerReInvite(req, tx, sdp)
-	if body := req.Body(); len(body) > 0 {
+	if len(body) > 0 {
 		l.onEvent(Event{Kind: EventReInvite, SDP: append([]byte(nil), body...)})
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -42,21 +43,25 @@ type Config struct {
 	Logger    *slog.Logger
 	// ByeTimeout bounds a BYE or CANCEL transaction we send (default 5 s).
 	ByeTimeout time.Duration
+	// AdvertiseHost is the host put in Contact and From headers; default the
+	// listen host. It must be set when listening on an unspecified address.
+	AdvertiseHost string
 	// Register handles REGISTER requests (the registrar); nil answers 405.
 	Register func(req *sip.Request, tx sip.ServerTransaction)
 }
 
 // Stack is the SIP user agent. Create it with New, then Serve.
 type Stack struct {
-	cfg      Config
-	log      *slog.Logger
-	host     string
-	port     int
-	ua       *sipgo.UserAgent
-	srv      *sipgo.Server
-	cli      *sipgo.Client
-	dialogUA *sipgo.DialogUA
-	handler  Handler
+	cfg       Config
+	log       *slog.Logger
+	host      string
+	advertise string
+	port      int
+	ua        *sipgo.UserAgent
+	srv       *sipgo.Server
+	cli       *sipgo.Client
+	dialogUA  *sipgo.DialogUA
+	handler   Handler
 
 	// inbound legs by UAS dialog id, outbound legs by UAC dialog id, for
 	// matching in-dialog requests.
@@ -90,10 +95,16 @@ func New(cfg Config, h Handler) (*Stack, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "Patchbay"
 	}
+	if cfg.AdvertiseHost == "" {
+		if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+			return nil, fmt.Errorf("sipua: listening on %s needs an address to advertise", host)
+		}
+		cfg.AdvertiseHost = host
+	}
 	if cfg.ByeTimeout == 0 {
 		cfg.ByeTimeout = 5 * time.Second
 	}
-	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(host))
+	ua, err := sipgo.NewUA(sipgo.WithUserAgent(cfg.UserAgent), sipgo.WithUserAgentHostname(cfg.AdvertiseHost))
 	if err != nil {
 		return nil, fmt.Errorf("sipua: user agent: %w", err)
 	}
@@ -101,34 +112,34 @@ func New(cfg Config, h Handler) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sipua: server: %w", err)
 	}
-	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname(host), sipgo.WithClientPort(port), sipgo.WithClientLogger(cfg.Logger))
+	cli, err := sipgo.NewClient(ua, sipgo.WithClientHostname(cfg.AdvertiseHost), sipgo.WithClientPort(port), sipgo.WithClientLogger(cfg.Logger))
 	if err != nil {
 		return nil, fmt.Errorf("sipua: client: %w", err)
 	}
 	s := &Stack{
-		cfg: cfg, log: cfg.Logger, host: host, port: port,
+		cfg: cfg, log: cfg.Logger, host: host, advertise: cfg.AdvertiseHost, port: port,
 		ua: ua, srv: srv, cli: cli, handler: h,
 		closing: make(chan struct{}),
 		ready:   make(chan struct{}),
 	}
 	s.dialogUA = &sipgo.DialogUA{
 		Client:     cli,
-		ContactHDR: sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "patchbay", Host: host, Port: port}},
+		ContactHDR: sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "patchbay", Host: cfg.AdvertiseHost, Port: port}},
 	}
-	srv.OnInvite(s.onInvite)
-	srv.OnAck(s.onAck)
-	srv.OnBye(s.onBye)
-	srv.OnCancel(s.onCancel)
-	srv.OnOptions(s.onOptions)
+	srv.OnInvite(s.safe(s.onInvite))
+	srv.OnAck(s.safe(s.onAck))
+	srv.OnBye(s.safe(s.onBye))
+	srv.OnCancel(s.safe(s.onCancel))
+	srv.OnOptions(s.safe(s.onOptions))
 	if cfg.Register != nil {
-		srv.OnRegister(cfg.Register)
+		srv.OnRegister(s.safe(cfg.Register))
 	}
-	srv.OnNoRoute(s.onNoRoute)
+	srv.OnNoRoute(s.safe(s.onNoRoute))
 	return s, nil
 }
 
-// Host is the address the stack listens on.
-func (s *Stack) Host() string { return s.host }
+// Host is the address the stack advertises in its headers.
+func (s *Stack) Host() string { return s.advertise }
 
 // Port is the SIP port the stack listens on.
 func (s *Stack) Port() int { return s.port }
@@ -178,6 +189,22 @@ func (s *Stack) Refuse() {
 	s.refuseMu.Unlock()
 }
 
+// Drain waits, while the listeners are still open, for the BYE and CANCEL
+// transactions legs started (so their answers are read), or until ctx ends.
+func (s *Stack) Drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("sipua: draining legs: %w", ctx.Err())
+	}
+}
+
 // Close stops leg goroutines and the user agent. Call it after Serve returned.
 func (s *Stack) Close() error {
 	s.closeOne.Do(func() { close(s.closing) })
@@ -198,6 +225,20 @@ func (s *Stack) respond(req *sip.Request, tx sip.ServerTransaction, code int, re
 	}
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("sip respond failed", "code", code, "call_id", callID(req), "err", err)
+	}
+}
+
+// safe confines a panic to its request: sipgo recovers nothing, so a bug in
+// a handler would otherwise end the process and every call in it.
+func (s *Stack) safe(h sipgo.RequestHandler) sipgo.RequestHandler {
+	return func(req *sip.Request, tx sip.ServerTransaction) {
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("SIP handler panicked", "method", req.Method.String(), "call_id", callID(req), "panic", p, "stack", string(debug.Stack()))
+				s.respond(req, tx, 500, "Server Internal Error")
+			}
+		}()
+		h(req, tx)
 	}
 }
 
@@ -288,9 +329,11 @@ func (s *Stack) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// The INVITE transaction lives as long as this handler: sipgo terminates
 	// it when we return, so we stay until a final response went out.
 	if leg.serve() {
-		// Answered: keep the dialog matchable for BYE and re-INVITE until it ends.
+		// Answered: keep the dialog matchable for BYE and re-INVITE until it
+		// ends, by the peer's BYE or by ours (whatever its outcome).
 		select {
 		case <-leg.dlg.Context().Done():
+		case <-leg.ended:
 		case <-s.closing:
 		}
 	}

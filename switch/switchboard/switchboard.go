@@ -43,7 +43,6 @@ type Switchboard struct {
 	mu      sync.Mutex
 	live    map[string]*call.Call
 	closing bool
-	idle    chan struct{} // signalled when live becomes empty while closing
 }
 
 var (
@@ -53,7 +52,7 @@ var (
 
 // New builds a Switchboard. Call SetDialer before placing calls.
 func New(cfg Config) (*Switchboard, error) {
-	s := &Switchboard{deps: cfg.Deps, log: cfg.Deps.Log, live: make(map[string]*call.Call), idle: make(chan struct{}, 1)}
+	s := &Switchboard{deps: cfg.Deps, log: cfg.Deps.Log, live: make(map[string]*call.Call)}
 	if s.deps.Now == nil {
 		s.deps.Now = time.Now
 	}
@@ -83,23 +82,24 @@ func (s *Switchboard) Live() int {
 	return len(s.live)
 }
 
-func (s *Switchboard) add(c *call.Call) {
+// admit indexes a new call and starts it, unless the switchboard is
+// closing. Indexing before starting means a call is findable by LCM from
+// its first instant and cannot end before it is indexed.
+func (s *Switchboard) admit(c *call.Call) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
 	s.live[c.Sid()] = c
-	s.mu.Unlock()
+	c.Start()
+	return true
 }
 
 func (s *Switchboard) ended(c *call.Call) {
 	s.mu.Lock()
 	delete(s.live, c.Sid())
-	empty := len(s.live) == 0 && s.closing
 	s.mu.Unlock()
-	if empty {
-		select {
-		case s.idle <- struct{}{}:
-		default:
-		}
-	}
 }
 
 func (s *Switchboard) get(callSid string) *call.Call {
@@ -132,7 +132,12 @@ func (s *Switchboard) HandleInvite(leg *sipua.InboundLeg) {
 		return
 	}
 	acct, err := s.deps.Store.Account(ctx, num.AccountSid)
-	if err != nil || acct.Status != store.AccountActive {
+	if err != nil {
+		log.Error("account lookup failed", "account_sid", num.AccountSid, "err", err)
+		leg.Reject(500, "Server Internal Error")
+		return
+	}
+	if acct.Status != store.AccountActive {
 		log.Info("INVITE to a number of an inactive account", "account_sid", num.AccountSid)
 		leg.Reject(403, "Account is not ACTIVE")
 		return
@@ -155,8 +160,11 @@ func (s *Switchboard) HandleInvite(leg *sipua.InboundLeg) {
 		leg.Reject(488, "Not Acceptable Here", sip.NewHeader("Warning", `304 patchbay "no common codec: PCMU or PCMA required"`))
 		return
 	}
-	c := call.StartInbound(&s.deps, call.InboundParams{Leg: leg, Number: num, Negotiated: n})
-	s.add(c)
+	c := call.NewInbound(&s.deps, call.InboundParams{Leg: leg, Number: num, Negotiated: n})
+	if !s.admit(c) {
+		leg.Reject(503, "Service Unavailable")
+		return
+	}
 	log.Info("inbound call", "call_sid", c.Sid(), "account_sid", num.AccountSid)
 }
 
@@ -195,11 +203,14 @@ func (s *Switchboard) Create(ctx context.Context, r calls.CreateRequest) ([]stor
 	if s.dialer == nil {
 		return nil, errors.New("switchboard: no SIP dialer")
 	}
-	c, rec, err := call.StartOutbound(&s.deps, call.OutboundParams{Req: r, Target: target, ToUser: toUser, Dialer: s.dialer})
+	c, rec, err := call.NewOutbound(&s.deps, call.OutboundParams{Req: r, Target: target, ToUser: toUser, Dialer: s.dialer})
 	if err != nil {
 		return nil, err
 	}
-	s.add(c)
+	if !s.admit(c) {
+		c.Abort()
+		return nil, calls.ErrShuttingDown
+	}
 	return []store.Call{rec}, nil
 }
 
@@ -261,7 +272,8 @@ func (s *Switchboard) Shutdown(ctx context.Context) error {
 
 // Reconcile ends, in the store, the calls that were live when the process
 // last stopped: nothing of them survives a restart, so they get an end time
-// and a final status.
+// and a final status. The end time is the last state change we recorded,
+// not the restart: the downtime must not be billed as talk time.
 func (s *Switchboard) Reconcile(ctx context.Context) (int, error) {
 	recs, err := s.deps.Store.LiveCalls(ctx)
 	if err != nil {
@@ -269,10 +281,14 @@ func (s *Switchboard) Reconcile(ctx context.Context) (int, error) {
 	}
 	now := s.deps.Now()
 	for _, r := range recs {
+		end := r.DateUpdated
+		if end.IsZero() || end.Before(r.StartTime) {
+			end = r.StartTime
+		}
 		switch {
 		case !r.AnswerTime.IsZero():
 			r.Status = store.StatusCompleted
-			r.Duration = int(now.Sub(r.AnswerTime).Seconds())
+			r.Duration = max(0, int(end.Sub(r.AnswerTime).Seconds()))
 		case r.Status == store.StatusQueued || r.Status == store.StatusRinging:
 			r.Status = store.StatusCanceled
 			r.Duration = 0
@@ -280,7 +296,7 @@ func (s *Switchboard) Reconcile(ctx context.Context) (int, error) {
 			r.Status = store.StatusFailed
 			r.Duration = 0
 		}
-		r.EndTime = now
+		r.EndTime = end
 		r.DateUpdated = now
 		if err := s.deps.Store.PutCall(ctx, r); err != nil {
 			return 0, fmt.Errorf("switchboard: ending stale call %s: %w", r.Sid, err)
