@@ -148,7 +148,7 @@ func TestRoomEachHearsTheOthers(t *testing.T) {
 	if err := c.leg.Play(context.Background(), Limit(Tone(PCMU, 900, 6000), 100*time.Millisecond)); err != nil {
 		t.Fatalf("Play after Leave: %v", err)
 	}
-	waitFor(t, "C to hear the whole stream", func() bool { return uint64(len(c.ear.snapshot())) >= c.leg.Stats().PacketsSent })
+	waitFor(t, "C to hear the whole stream", func() bool { return c.phone.Stats().PacketsReceived == c.leg.Stats().PacketsSent })
 
 	// D joins mid-stream.
 	d := newConfPhone(t, pool, PCMA, 4, true)
@@ -253,7 +253,8 @@ func TestRoomBeep(t *testing.T) {
 	room.Beep()
 	time.Sleep(BeepDuration + 200*time.Millisecond)
 	for _, c := range []*confPhone{a, b} {
-		if v, _ := c.ear.blocks(); v < 3 || c.ear.level(beepIdx) < 0.9 {
+		// Blocks at the edges of the beep are partly silent, so below 1.
+		if v, _ := c.ear.blocks(); v < 3 || c.ear.level(beepIdx) < 0.6 {
 			t.Errorf("phone %d: %d voiced blocks, beep at %.2f", c.freq, v, c.ear.level(beepIdx))
 		}
 	}
