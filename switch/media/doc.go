@@ -34,6 +34,13 @@
 // Consumer (the relay or mixer). Playback to the muted party and digit
 // detection go on.
 //
+// # Connected calls
+//
+// Bridge relays two sessions to each other (Relay); a Room mixes any
+// number of them as a conference. Both take over the sessions' Consumer
+// until Stop or Leave and give it back; a session is in at most one of
+// them at a time. See README.md for the measured per-packet costs.
+//
 // # Aliasing and goroutines
 //
 // The *rtp.Packet handed to a Consumer, and its Payload, alias the session's
