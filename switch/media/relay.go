@@ -22,7 +22,8 @@ import (
 //     did not negotiate telephone-event.
 //   - A muted incoming leg sends nothing: its audio never reaches the relay
 //     (see Session.SetMuted) and the relay drops its events too.
-//   - An outgoing leg on hold (Params.NoSend) sends nothing.
+//   - An outgoing leg on hold (Params.NoSend) sends nothing; the first
+//     packet after the hold starts a talkspurt (marker bit).
 //   - While a Play runs on the outgoing leg, Play has the stream and relayed
 //     packets are dropped (an announcement over a bridge).
 //
@@ -67,6 +68,10 @@ type relayLeg struct {
 		seq    uint16
 		outSeq uint16
 	}
+
+	// gap is set when this direction dropped audio, so the next packet
+	// sent starts a talkspurt. Owned by from's read goroutine.
+	gap bool
 
 	forwarded, transcoded, eventsSent, dropped atomic.Uint64
 }
@@ -165,11 +170,16 @@ func (l *relayLeg) ConsumeRTP(pkt *rtp.Packet) {
 	case out == nil, out.NoSend,
 		event && (!out.Events || l.from.Muted()):
 		l.dropped.Add(1)
+		l.gap = l.gap || !event
 		return
 	}
 	if !l.forward(pkt, in, out, event) {
 		l.dropped.Add(1)
+		l.gap = l.gap || !event
 		return
+	}
+	if !event {
+		l.gap = false
 	}
 	l.forwarded.Add(1)
 	switch {
@@ -202,7 +212,7 @@ func (l *relayLeg) forward(pkt *rtp.Packet, in, out *Params, event bool) bool {
 		// their own mapping, so an event's packets share one timestamp.
 		m = &l.events
 	}
-	marker := pkt.Marker
+	marker := pkt.Marker || (l.gap && !event)
 	ts := pkt.Timestamp + m.offset
 	if d := int32(ts - s.lastTS); !m.valid || m.ssrc != pkt.SSRC || d < -relayMaxBehind || d > relayMaxAhead {
 		now := s.clockTimestampLocked(time.Now())

@@ -341,14 +341,22 @@ func TestRelayMuteAndHold(t *testing.T) {
 	if n := rig.legB.Stats().PacketsSent; n != 0 {
 		t.Fatalf("leg on hold sent %d packets", n)
 	}
-	// Unhold: audio flows again.
+	// Unhold in the middle of A's talkspurt: audio flows again, and the
+	// packet after the hold is marked as a new talkspurt.
+	talk, stop := context.WithCancel(ctx)
+	defer stop()
+	talking := make(chan error, 1)
+	go func() { talking <- rig.phoneA.Play(talk, Tone(PCMU, 1000, 8000)) }()
+	waitFor(t, "held packets dropped", func() bool { return relay.Stats().AToB.Dropped >= dropped+8 })
 	if err := rig.legB.Configure(g.params(rig.phoneB.LocalAddr())); err != nil {
 		t.Fatal(err)
 	}
-	if err := rig.phoneA.Play(ctx, Limit(Tone(PCMU, 1000, 8000), 100*time.Millisecond)); err != nil {
-		t.Fatal(err)
+	waitFor(t, "audio after unhold", func() bool { return rig.earB.audioPackets() >= 5 })
+	stop()
+	<-talking
+	if h := rig.earB.snapshot(); !h[0].Marker || h[1].Marker {
+		t.Errorf("markers after unhold: %v %v", h[0].Marker, h[1].Marker)
 	}
-	waitFor(t, "audio after unhold", func() bool { return rig.earB.audioPackets() == 5 })
 	checkStream(t, rig.earB.snapshot(), rig.legB.SSRC(), 0)
 }
 

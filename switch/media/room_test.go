@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 )
@@ -284,4 +285,61 @@ func TestRoomTickDoesNotAllocate(t *testing.T) {
 	if st := parts[0].Session().Stats(); st.PacketsSent < 100 {
 		t.Errorf("the measured ticks sent %d packets", st.PacketsSent)
 	}
+}
+
+// TestRoomHammer changes membership, mute and hold from several goroutines
+// while everyone talks, then checks each phone still got one clean stream
+// and nothing is left running.
+func TestRoomHammer(t *testing.T) {
+	before := runtime.NumGoroutine()
+	pool := testPool(t, 12)
+	room := newTestRoom(t)
+	phones := make([]*confPhone, 4)
+	for i := range phones {
+		phones[i] = newConfPhone(t, pool, []Codec{PCMU, PCMA}[i%2], i, true)
+	}
+	var wg sync.WaitGroup
+	for i, c := range phones {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for round := range 15 {
+				p, err := room.Join(c.leg)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				p.SetMuted(round%3 == 1)
+				if round%4 == i%4 {
+					p.Hold(Limit(Tone(PCMU, 2300, 6000), 40*time.Millisecond), func(error) {})
+				}
+				if round%5 == 0 {
+					room.Beep()
+				}
+				time.Sleep(time.Duration(45+5*i) * time.Millisecond) // a few ticks
+				p.Unhold()
+				p.Leave()
+			}
+		}()
+	}
+	wg.Wait()
+	if room.Len() != 0 {
+		t.Fatalf("Len = %d after everyone left", room.Len())
+	}
+	if err := room.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range phones {
+		waitFor(t, "the phone to hear the whole stream", func() bool { return c.phone.Stats().PacketsReceived == c.leg.Stats().PacketsSent })
+		// Each of the 15 joins starts one talkspurt in the leg's one stream
+		// (unless the shared box let a membership pass without a tick),
+		// and nothing else does: hold, mute and beeps continue it.
+		if spurts := checkStream(t, c.ear.snapshot(), c.leg.SSRC(), c.ear.codec.PayloadType()); spurts < 10 || spurts > 15 {
+			t.Errorf("phone %d: %d talkspurts in %d packets, want 15", c.freq, spurts, len(c.ear.snapshot()))
+		}
+		c.hangUp()
+		_ = c.phone.Close()
+		_ = c.leg.Close()
+	}
+	checkNoLeak(t, before)
 }
