@@ -96,7 +96,8 @@ func newRoom(opts ...RoomOption) (*Room, error) {
 }
 
 // Participant is one session in a Room. Its methods are safe for
-// concurrent use.
+// concurrent use. Leave before closing the session: the room keeps
+// mixing for a participant until it leaves.
 type Participant struct {
 	room    *Room
 	session *Session
