@@ -1,6 +1,7 @@
 // Package store persists Patchbay's state: accounts, phone numbers, SIP
-// clients and their registrations, call records, notifications and the
-// outbox of pending HTTP callbacks.
+// clients and their registrations, call records, notifications, the
+// outbox of pending HTTP callbacks, and tenant policy plugins with the
+// audit of their decisions.
 //
 // The Store interface is sized to what the switch and the REST API need, so a
 // distributed store can stand in later; Badger (embedded) is the default
@@ -245,6 +246,60 @@ type Registration struct {
 	DateUpdated time.Time
 }
 
+// Plugin fail modes: what a plugin failure (trap, timeout, memory cap, bad
+// output) means for the request it was deciding.
+const (
+	FailOpen   = "open"   // the request goes ahead as if the plugin allowed it
+	FailClosed = "closed" // the request is refused as if the plugin denied it
+)
+
+// Plugin is a tenant policy plugin: a WebAssembly module of an account,
+// bound to hooks. Its bytes are stored apart, by Hash (PluginModule), so
+// identical uploads share them.
+type Plugin struct {
+	Sid         string
+	AccountSid  string
+	Name        string            // [A-Za-z0-9_-]{1,64}, unique per account
+	Hash        string            // hex sha256 of the module bytes: the version
+	Size        int64             // bytes of the module
+	Hooks       []string          // hooks it is bound to ("redirect", "hangup")
+	FailModes   map[string]string // hook -> FailOpen or FailClosed, one per bound hook
+	TimeoutMs   int               // budget of one invocation, as applied (operator-capped)
+	MemoryMB    int               // memory cap of one instance, as applied (operator-capped)
+	Config      string            // opaque, handed to the plugin with every input
+	DateCreated time.Time
+	DateUpdated time.Time
+}
+
+// Decision verdicts. VerdictError records a plugin failure, whose fail mode
+// made the outcome (Decision.FailMode).
+const (
+	VerdictAllow   = "allow"
+	VerdictDeny    = "deny"
+	VerdictRewrite = "rewrite"
+	VerdictError   = "error"
+)
+
+// Decision is the audit record of one plugin's verdict on one request about
+// a call. Every invocation, failed or not, leaves one.
+type Decision struct {
+	Sid              string
+	CallSid          string
+	AccountSid       string // the call's account (whose audit it is)
+	Hook             string // "redirect" or "hangup"
+	Plugin           string // the plugin's name
+	PluginAccountSid string // the plugin's account: the call's or an ancestor
+	Hash             string // the plugin version that decided
+	Verdict          string // one of the Verdict* constants
+	Reason           string // the plugin's reason, or why a failure denied
+	RewriteURL       string // VerdictRewrite only
+	RewriteMethod    string
+	Error            string // VerdictError only: what failed
+	FailMode         string // VerdictError only: the fail mode that applied
+	LatencyMicros    int64
+	DateCreated      time.Time
+}
+
 // Store is the persistence the switch and the API need.
 type Store interface {
 	CreateAccount(ctx context.Context, a Account) error
@@ -308,6 +363,28 @@ type Store interface {
 	Reschedule(ctx context.Context, it OutboxItem) error
 	// Done removes a delivered (or abandoned) item.
 	Done(ctx context.Context, id string) error
+
+	// PutPlugin creates or replaces the plugin with p.Sid and stores module
+	// (whose sha256 is p.Hash) unless bytes with that hash are stored
+	// already. It fails with ErrExists if another plugin of the account has
+	// p.Name. Module bytes no plugin uses any more are dropped.
+	PutPlugin(ctx context.Context, p Plugin, module []byte) error
+	// Plugin finds an account's plugin by name.
+	Plugin(ctx context.Context, accountSid, name string) (Plugin, error)
+	// Plugins lists an account's plugins in name order.
+	Plugins(ctx context.Context, accountSid string) ([]Plugin, error)
+	// AllPlugins lists every account's plugins (loaded at start-up).
+	AllPlugins(ctx context.Context) ([]Plugin, error)
+	// DeletePlugin removes an account's plugin, and its module bytes if no
+	// other plugin uses them.
+	DeletePlugin(ctx context.Context, accountSid, name string) error
+	// PluginModule returns the module bytes stored under hash.
+	PluginModule(ctx context.Context, hash string) ([]byte, error)
+
+	// AddDecision records a decision; Decisions lists a call's, in the order
+	// they were added.
+	AddDecision(ctx context.Context, d Decision) error
+	Decisions(ctx context.Context, callSid string) ([]Decision, error)
 
 	// Close flushes and closes the store.
 	Close() error
