@@ -52,7 +52,7 @@ type plugin struct {
 	parsed   bool
 }
 
-// scheduleFor returns the parsed config, from the cache when it is the last one.
+// scheduleFor returns config parsed, from the cache when it is the last one.
 func (p *plugin) scheduleFor(config string) (schedule, error) {
 	if !p.parsed || p.config != config {
 		p.schedule, p.err = parseSchedule(config)
@@ -69,8 +69,8 @@ func (p *plugin) redirectHook(input []byte) ([]byte, error) {
 	if err := json.Unmarshal(input, &in); err != nil {
 		return nil, fmt.Errorf("businesshours: malformed redirect input: %w", err)
 	}
-	s, err := p.scheduleFor(in.Config)
-	out, err := json.Marshal(decide(in, s, err))
+	s, configErr := p.scheduleFor(in.Config)
+	out, err := json.Marshal(decide(in, s, configErr))
 	if err != nil {
 		return nil, fmt.Errorf("businesshours: encoding the decision: %w", err)
 	}
@@ -79,12 +79,11 @@ func (p *plugin) redirectHook(input []byte) ([]byte, error) {
 
 // decide rewrites the redirect to the voicemail URL when the request
 // arrives outside the hours of s (parsed from in.Config), and allows it
-// otherwise. A Config it
-// cannot read denies every redirect, with the reason, like the redirect
-// hook's default fail mode would.
+// otherwise. A Config that could not be read (configErr) denies every
+// redirect, with the reason, as the redirect hook's default fail mode would.
 func decide(in redirectInput, s schedule, configErr error) decision {
-	if err := configErr; err != nil {
-		return decision{Verdict: "deny", Reason: err.Error()}
+	if configErr != nil {
+		return decision{Verdict: "deny", Reason: configErr.Error()}
 	}
 	// Without a time from the host the plugin cannot tell, and redirects go
 	// ahead as asked: sending every call to voicemail because of a missing
