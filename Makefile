@@ -3,12 +3,12 @@
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-deps vet bench load
+.PHONY: run test test-deps vet bench load generate check-generated
 
 run:
 	$(GO) run ./cmd/patchbay
 
-test: test-deps
+test: test-deps check-generated
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
 
@@ -24,6 +24,16 @@ test-deps:
 			$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }; \
 		echo "installing the AssemblyScript compiler (npm ci)"; \
 		npm ci --prefix examples/plugins/httpsonly --no-audit --no-fund; }
+
+# The RCML handler guest, plugins/rcml/guest/embedded/rcml.wasm, is generated
+# and committed: regenerate it after changing plugins/rcml or upgrading Go.
+generate:
+	$(GO) generate ./plugins/...
+
+# CI: the committed module must be what the sources and this Go build.
+check-generated: generate
+	@git diff --exit-code --stat -- plugins/rcml/guest/embedded/rcml.wasm || { \
+		echo "plugins/rcml/guest/embedded/rcml.wasm differs from what 'make generate' builds with $$($(GO) env GOVERSION): run it and commit the result." >&2; exit 1; }
 
 vet:
 	$(GO) vet ./...

@@ -1,0 +1,186 @@
+package wire_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+
+	"github.com/patchbay/patchbay/plugins/rcml"
+	"github.com/patchbay/patchbay/plugins/rcml/guest/wire"
+)
+
+func TestInputRoundTrip(t *testing.T) {
+	for _, d := range []rcml.Document{
+		{},
+		{Body: []byte("<Response/>"), URL: "https://a.example.com/x?y=1", ContentType: "text/xml; charset=utf-8"},
+		{Body: []byte{0, 1, 2, 0xff}, URL: "\x00\xff", ContentType: ""},
+	} {
+		in := wire.AppendInput([]byte("junk"), d)[4:]
+		if len(in) != wire.InputSize(d) {
+			t.Fatalf("InputSize %d, encoded %d bytes", wire.InputSize(d), len(in))
+		}
+		got, err := wire.DecodeInput(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.URL != d.URL || got.ContentType != d.ContentType || !bytes.Equal(got.Body, d.Body) {
+			t.Fatalf("round trip of %+v gave %+v", d, got)
+		}
+	}
+}
+
+func TestDecodeInputRefusesBadBytes(t *testing.T) {
+	good := wire.AppendInput(nil, rcml.Document{Body: []byte("b"), URL: "u", ContentType: "c"})
+	bad := [][]byte{
+		nil,
+		good[:5],
+		append([]byte{2}, good[1:]...), // unknown version
+		{1, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0}, // URL length past the end
+		{1, 0, 0, 0, 0, 9, 0, 0, 0, 'a'},              // content type length past the end
+		{1, 1, 0, 0, 0, 'u', 0xff, 0xff, 0xff, 0x7f},  // same, with a URL
+	}
+	for _, b := range bad {
+		if _, err := wire.DecodeInput(b); !errors.Is(err, wire.ErrBadInput) {
+			t.Errorf("DecodeInput(%q) = %v, want ErrBadInput", b, err)
+		}
+	}
+}
+
+func FuzzDecodeInput(f *testing.F) {
+	f.Add(wire.AppendInput(nil, rcml.Document{Body: []byte("<Say>x</Say>"), URL: "u", ContentType: "text/xml"}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := wire.DecodeInput(b)
+		if err != nil {
+			return
+		}
+		if again := wire.AppendInput(nil, d); !bytes.Equal(again, b) {
+			t.Fatalf("decoded %q, re-encoded %q", b, again)
+		}
+	})
+}
+
+// plans has every field of every plan type set, and strings that need
+// escaping.
+var plans = []*rcml.Plan{
+	nil,
+	{},
+	{Verbs: []rcml.Verb{}},
+	{
+		Verbs: []rcml.Verb{
+			{Kind: rcml.KindPlay, Play: &rcml.Play{URL: "https://x/a.wav?a=1&b=<2>", Loop: 0}},
+			{Kind: rcml.KindSay, Say: &rcml.Say{Text: "\"quote\" \\ \b\f\n\r\t\x00\x1f\x7f é \u2028\u2029 \xff\xfe 😀", Voice: "woman", Language: "de", Loop: -3}},
+			{Kind: rcml.KindPause, Pause: &rcml.Pause{Length: 1 << 40}},
+			{Kind: rcml.KindHangup},
+			{Kind: rcml.KindRedirect, Redirect: &rcml.Redirect{URL: "/next", Method: rcml.MethodGET}},
+			{Kind: rcml.KindReject, Reject: &rcml.Reject{Reason: rcml.RejectBusy}},
+			{Kind: rcml.KindGather, Gather: &rcml.Gather{Action: "g", Method: "POST", Timeout: 5, FinishOnKey: "#", NumDigits: 32767,
+				StartInputKey: "*", Input: rcml.InputDTMFSpeech, Language: "en-US", Hints: []string{"a", "<b>"},
+				PartialResultCallback: "p", PartialResultCallbackMethod: "GET",
+				Prompts: []rcml.Verb{{Kind: rcml.KindSay, Say: &rcml.Say{Text: "s"}}, {Kind: rcml.KindPause, Pause: &rcml.Pause{}}}}},
+			{Kind: rcml.KindGather, Gather: &rcml.Gather{}},
+			{Kind: rcml.KindRecord, Record: &rcml.Record{Action: "r", Method: "GET", Timeout: 1, FinishOnKey: "", MaxLength: 3600,
+				PlayBeep: true, Transcribe: true, TranscribeCallback: "t", Media: rcml.MediaAudioVideo}},
+			{Kind: rcml.KindRecord, Record: &rcml.Record{}},
+			{Kind: rcml.KindDial, Dial: &rcml.Dial{Mode: rcml.DialModeFork, Action: "d", Method: "POST", Timeout: 30, TimeLimit: 14400,
+				CallerID: "+1", Record: true, FromText: true, Targets: []rcml.Target{
+					{Kind: rcml.TargetSip, To: "sip:a@b;transport=tcp", Headers: map[string]string{"X-Z": "1", "X-A": "&", "X-M": ""},
+						URL: "u", Method: "GET", StatusCallback: "s", StatusCallbackMethod: "POST",
+						StatusCallbackEvents: []string{"answered", "completed"}, Username: "u", Password: "p"},
+					{Kind: rcml.TargetNumber, To: "+1", Headers: map[string]string{}, StatusCallbackEvents: []string{}},
+				}}},
+			{Kind: rcml.KindDial, Dial: &rcml.Dial{Mode: rcml.DialModeConference, Conference: &rcml.Conference{Name: "room", Muted: true,
+				Beep: true, StartConferenceOnEnter: true, EndConferenceOnExit: true, WaitURL: "", WaitMethod: "POST", MaxParticipants: 40}}},
+			{Kind: rcml.KindSms, Sms: &rcml.Sms{Body: "b", To: "t", From: "f", Action: "a", Method: "POST", StatusCallback: "s"}},
+			{Kind: rcml.KindSms, Sms: &rcml.Sms{}},
+			{Kind: rcml.KindFax, Fax: &rcml.Fax{Document: "d", To: "t", From: "f", Action: "a", Method: "POST", StatusCallback: "s"}},
+			{Kind: rcml.KindFax, Fax: &rcml.Fax{}},
+			{Kind: rcml.KindEmail, Email: &rcml.Email{Body: "b", To: "t", From: "f", CC: "c", BCC: "bc", Subject: "s"}},
+			{Kind: rcml.KindEmail, Email: &rcml.Email{}},
+		},
+		Warnings: []rcml.Warning{{Code: 13322, Message: "<Say loop> \"y\""}, {Code: -1}},
+	},
+}
+
+// TestAppendPlanIsEncodingJSON holds the hand-written encoder to the plan
+// types' JSON tags, byte for byte.
+func TestAppendPlanIsEncodingJSON(t *testing.T) {
+	for i, p := range plans {
+		want, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := wire.AppendPlan(nil, p); !bytes.Equal(got, want) {
+			t.Fatalf("plan %d:\n got %s\nwant %s", i, got, want)
+		}
+	}
+}
+
+func FuzzAppendStringIsEncodingJSON(f *testing.F) {
+	for _, s := range []string{"", "plain", "<&>\"\\", "\x00\x1f\b\f", "\u2028\u2029", "\xff\xc3", "é😀"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p := &rcml.Plan{Warnings: []rcml.Warning{{Message: s}}}
+		want, _ := json.Marshal(p)
+		if got := wire.AppendPlan(nil, p); !bytes.Equal(got, want) {
+			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
+		}
+	})
+}
+
+// TestOutputs: a plan and each kind of failure come back as the error
+// rcml.Handle gave, or as the plan.
+func TestOutputs(t *testing.T) {
+	plan := plans[3]
+	o, err := wire.DecodeOutput(wire.AppendPlanOutput(nil, plan))
+	if err != nil || o.Failure != nil {
+		t.Fatalf("plan output: %+v, %v", o, err)
+	}
+	var back rcml.Plan
+	b, _ := json.Marshal(plan)
+	_ = json.Unmarshal(b, &back)
+	if !reflect.DeepEqual(o.Plan, &back) {
+		t.Fatalf("plan output decoded to %+v", o.Plan)
+	}
+
+	_, unsupported := rcml.Handle(rcml.Document{ContentType: "image/png"})
+	_, badURL := rcml.Handle(rcml.Document{ContentType: "text/xml", URL: "http://[::1"})
+	_, badInput := wire.DecodeInput(nil)
+	for _, orig := range []error{
+		&rcml.ParseError{Line: 3, Offset: 77, Msg: "m", Err: rcml.ErrTooDeep},
+		&rcml.ParseError{Msg: "big", Err: rcml.ErrDocumentTooLarge},
+		&rcml.ParseError{Line: 1, Msg: "h", Err: rcml.ErrHintsLimit},
+		&rcml.ParseError{Line: 2, Offset: 1, Msg: "x", Err: errors.Join(rcml.ErrMalformed, errors.New("xml"))},
+		rcml.ErrNoContentType, unsupported, badURL, badInput, errors.New("something else"),
+	} {
+		out := wire.AppendFailureOutput(nil, wire.FailureOf(orig))
+		o, err := wire.DecodeOutput(out)
+		if err != nil || o.Plan != nil {
+			t.Fatalf("%s: %+v, %v", out, o, err)
+		}
+		got := o.Failure.Err()
+		if got.Error() != orig.Error() {
+			t.Errorf("%s: text %q, want %q", out, got, orig)
+		}
+		for _, s := range []error{rcml.ErrDocumentTooLarge, rcml.ErrTooDeep, rcml.ErrHintsLimit, rcml.ErrMalformed,
+			rcml.ErrNoContentType, rcml.ErrUnsupportedContentType, rcml.ErrInvalidDocumentURL, wire.ErrBadInput} {
+			if errors.Is(got, s) != errors.Is(orig, s) {
+				t.Errorf("%s: errors.Is(%v) = %v, want %v", out, s, errors.Is(got, s), errors.Is(orig, s))
+			}
+		}
+		var ope, gpe *rcml.ParseError
+		if errors.As(orig, &ope) && (!errors.As(got, &gpe) || gpe.Line != ope.Line || gpe.Offset != ope.Offset || gpe.Msg != ope.Msg) {
+			t.Errorf("%s: parse error %+v, want %+v", out, got, ope)
+		}
+	}
+}
+
+func TestDecodeOutputRefusesGarbage(t *testing.T) {
+	for _, out := range []string{``, `null`, `{}`, `[]`, `{"plan":{"verbs":[]},"error":{"kind":"parse"}}`, `{"error":{}}`, `{"plan":`} {
+		if _, err := wire.DecodeOutput([]byte(out)); !errors.Is(err, wire.ErrBadOutput) {
+			t.Errorf("DecodeOutput(%s) = %v, want ErrBadOutput", out, err)
+		}
+	}
+}
