@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -32,12 +33,30 @@ const (
 // fallback URL applies only to the application's initial document and to
 // LCM redirects, not to <Redirect> (spec §5.2).
 func (c *Call) fetch(u, method, fallbackURL, fallbackMethod string) {
+	c.fetchWith(u, method, fallbackURL, fallbackMethod, nil)
+}
+
+// redirect runs a new application on the call (LCM), from its first verb.
+func (c *Call) redirect(app App) {
+	c.app = app
+	c.rec.URL, c.rec.Method = app.URL, app.Method
+	c.rec.FallbackURL, c.rec.FallbackMethod = app.FallbackURL, app.FallbackMethod
+	c.cancelStep()
+	c.fetch(app.URL, app.Method, app.FallbackURL, app.FallbackMethod)
+}
+
+// fetchWith is fetch with extra parameters (a Dial action's Dial* values).
+func (c *Call) fetchWith(u, method, fallbackURL, fallbackMethod string, extra url.Values) {
 	if u == "" {
 		c.notify(21402, 0, "no RCML URL for the call", "", "")
 		c.endOnAppFailure(404, "Not Found", store.StatusFailed, nil)
 		return
 	}
-	req := webhook.FetchRequest{URL: u, Method: methodOr(method), FallbackURL: fallbackURL, FallbackMethod: methodOr(fallbackMethod), Params: c.params()}
+	params := c.params()
+	for k, v := range extra {
+		params[k] = v
+	}
+	req := webhook.FetchRequest{URL: u, Method: methodOr(method), FallbackURL: fallbackURL, FallbackMethod: methodOr(fallbackMethod), Params: params}
 	c.rec.URL, c.rec.Method = u, req.Method
 	c.plan, c.pc = nil, 0
 	interp := c.deps.Interpreter
@@ -158,7 +177,9 @@ func (c *Call) next() {
 		c.finish(store.StatusBusy)
 	case rcml.KindRedirect:
 		c.fetch(v.Redirect.URL, v.Redirect.Method, "", "")
-	case rcml.KindDial, rcml.KindSay, rcml.KindGather, rcml.KindRecord:
+	case rcml.KindDial:
+		c.dial(v.Dial)
+	case rcml.KindSay, rcml.KindGather, rcml.KindRecord:
 		c.notify(codeVerbNotSupport, 0, fmt.Sprintf("<%s> is not supported by this switch yet; ending the call", v.Kind), c.rec.URL, "")
 		c.endOnAppFailure(500, "Server Internal Error", store.StatusFailed, nil)
 	default:

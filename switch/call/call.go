@@ -73,9 +73,15 @@ type Call struct {
 	hangupWhy  string
 	local      sdp.Local // outbound: our media description
 	start      func()    // set by NewInbound/NewOutbound, run by Start
-	// dialing tracks the goroutine sending an outbound INVITE; it hangs the
-	// leg up itself if the call ended meanwhile.
+	// dialing tracks the goroutine sending an outbound INVITE (and fire-and-
+	// forget Dial actions); it hangs the leg up itself if the call ended.
 	dialing sync.WaitGroup
+	// dialRun is the parent side of a running <Dial>.
+	dialRun *dialState
+	// parent is set while this call is a <Dial> branch; bridge is the relay
+	// to the parent once bridged.
+	parent *Call
+	bridge Bridge
 }
 
 // Sid is the CallSid.
@@ -225,6 +231,10 @@ func (c *Call) handle(m any) {
 		c.onDialed(m)
 	case ringExpiry:
 		c.onRingTimeout()
+	case branchRinging, branchAnswered, branchEnded, branchLeft, dialTimeout, dialTimeLimit:
+		c.onDialMessage(m)
+	case branchBridged, branchHangup, branchMove:
+		c.onBranchMessage(m)
 	case modifyMsg:
 		rec, err := c.modify(m.req)
 		m.reply <- modifyReply{rec: rec, err: err}

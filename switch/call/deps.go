@@ -24,8 +24,32 @@ type Media interface {
 	Play(ctx context.Context, audio Audio, loop int) error
 	// SetMuted stops (or resumes) forwarding what this leg sends.
 	SetMuted(muted bool)
+	// Bridge relays audio and RFC 4733 events between this leg and other
+	// (transcoding if their codecs differ) until the returned Bridge stops.
+	Bridge(other Media) (Bridge, error)
 	// Close releases the port; the Media must not be used afterwards.
 	Close() error
+}
+
+// Bridge is a running relay between two legs. Stop is idempotent and safe
+// from any goroutine; both legs hold it so either can leave.
+type Bridge interface {
+	Stop()
+}
+
+// BranchSpawner places the outbound legs of a <Dial>: it resolves a target
+// (number, client, SIP URI) to destinations and starts one child call per
+// destination, each reporting to parent.
+type BranchSpawner interface {
+	SpawnBranches(parent *Call, spec BranchSpec) ([]*Call, error)
+}
+
+// BranchSpec is one <Dial> noun of a parent call.
+type BranchSpec struct {
+	Target rcml.Target
+	// From is the caller id shown to the callee.
+	From           string
+	TimeoutSeconds int
 }
 
 // Audio is decoded audio ready to be played on any leg.
@@ -64,6 +88,8 @@ type Deps struct {
 	Interpreter Interpreter
 	Fetcher     Fetcher
 	Outbox      Outbox
+	// Branches places <Dial> legs; nil makes <Dial> end the call with a notification.
+	Branches BranchSpawner
 	// MediaIP is the address put in our SDP.
 	MediaIP netip.Addr
 	// SIPHost is the host of our SIP URIs.

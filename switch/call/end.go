@@ -62,6 +62,9 @@ func (c *Call) finish(status string) {
 	c.finished = true
 	close(c.closing)
 	c.stopRingTimer()
+	// A parent takes its dial down with it; a branch tells its parent.
+	c.endDial(false)
+	c.leaveBridge()
 	c.cancelStep()
 	c.steps.Wait()
 	if c.media != nil {
@@ -84,4 +87,5 @@ func (c *Call) finish(status string) {
 	c.persistFinal()
 	c.appStatusCallback()
 	c.progressCallback("completed")
+	c.toParent(branchEnded{sid: c.sid, status: status, answered: c.answered, duration: c.rec.Duration})
 }

@@ -44,18 +44,36 @@ func (c *Call) modify(r calls.ModifyRequest) (store.Call, error) {
 		c.appStates = make(map[string]bool)
 	}
 	if r.URL != "" {
-		c.app.URL, c.app.Method = r.URL, methodOr(r.Method)
-		c.app.FallbackURL, c.app.FallbackMethod = r.FallbackURL, methodOr(r.FallbackMethod)
-		c.rec.URL, c.rec.Method = c.app.URL, c.app.Method
-		c.rec.FallbackURL, c.rec.FallbackMethod = c.app.FallbackURL, c.app.FallbackMethod
+		app := App{URL: r.URL, Method: methodOr(r.Method), FallbackURL: r.FallbackURL, FallbackMethod: methodOr(r.FallbackMethod),
+			StatusCallback: c.app.StatusCallback, StatusCallbackMethod: c.app.StatusCallbackMethod}
+		if c.parent != nil {
+			// A <Dial> branch leaves the dial (spec §2.8).
+			c.app = app
+			c.modifyBranch(r)
+		}
 		if c.in == nil && !c.answered {
 			// An outbound call that still rings runs the new document once answered.
+			c.app = app
+			c.rec.URL, c.rec.Method = app.URL, app.Method
+			c.rec.FallbackURL, c.rec.FallbackMethod = app.FallbackURL, app.FallbackMethod
 			return c.rec, c.save()
+		}
+		if d := c.endDial(r.MoveConnectedCallLeg); d != nil {
+			// Ringing branches are always dropped; a bridged one is hung up
+			// unless it moves to the same document. The Dial action is
+			// requested once, without running its answer.
+			if r.MoveConnectedCallLeg && d.bridged != nil {
+				d.bridged.post(branchMove{app: App{URL: app.URL, Method: app.Method, FallbackURL: app.FallbackURL, FallbackMethod: app.FallbackMethod}})
+			}
+			d.status = "completed"
+			if d.bridged == nil {
+				d.status = "canceled"
+			}
+			c.fireDialAction(d)
 		}
 		c.log.Info("redirecting", "url", redact(r.URL))
 		// Stop the current verb at once (playback stops mid-file), then fetch.
-		c.cancelStep()
-		c.fetch(c.app.URL, c.app.Method, c.app.FallbackURL, c.app.FallbackMethod)
+		c.redirect(app)
 		changed = true
 	}
 	if changed {

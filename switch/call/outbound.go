@@ -139,6 +139,7 @@ func (c *Call) onOutboundEvent(ev sipua.Event) {
 		if c.rec.Status == store.StatusQueued {
 			c.setStatus(store.StatusRinging)
 			c.progressCallback("ringing")
+			c.toParent(branchRinging{sid: c.sid})
 		}
 	case sipua.EventAnswered:
 		c.onOutboundAnswered(ev)
@@ -185,6 +186,10 @@ func (c *Call) onOutboundAnswered(ev sipua.Event) {
 	c.rec.RingDuration = int(now.Sub(c.rec.StartTime).Seconds())
 	c.setStatus(store.StatusInProgress)
 	c.progressCallback("answered")
+	if c.parent != nil {
+		c.onBranchAnswered()
+		return
+	}
 	c.fetch(c.app.URL, c.app.Method, c.app.FallbackURL, c.app.FallbackMethod)
 }
 

@@ -159,4 +159,12 @@ func (m *legMedia) Play(ctx context.Context, a call.Audio, loop int) error {
 
 func (m *legMedia) SetMuted(muted bool) { m.s.SetMuted(muted) }
 
+func (m *legMedia) Bridge(other call.Media) (call.Bridge, error) {
+	o, ok := other.(*legMedia)
+	if !ok {
+		return nil, errors.New("bridging media of an unknown kind")
+	}
+	return media.Bridge(m.s, o.s)
+}
+
 func (m *legMedia) Close() error { return m.s.Close() }

@@ -111,8 +111,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err != nil {
 		return nil, fmt.Errorf("callback outbox: %w", err)
 	}
+	reg, err := registrar.New(registrar.Config{Store: s.store, Domain: cfg.SIPDomain, Logger: log.With("component", "registrar")})
+	if err != nil {
+		return nil, fmt.Errorf("registrar: %w", err)
+	}
 	sipHost, _, _ := net.SplitHostPort(cfg.SIPAddr)
 	s.board, err = switchboard.New(switchboard.Config{
+		Clients: reg,
 		Deps: call.Deps{
 			Store:       s.store,
 			Media:       &mediaFactory{pool: s.ports, client: httpClient, log: log.With("component", "media"), ttl: time.Minute, timeout: cfg.FetchTimeout, cache: make(map[string]cachedClip)},
@@ -144,10 +149,6 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		}
 	}()
 
-	reg, err := registrar.New(registrar.Config{Store: s.store, Domain: cfg.SIPDomain, Logger: log.With("component", "registrar")})
-	if err != nil {
-		return nil, fmt.Errorf("registrar: %w", err)
-	}
 	s.stack, err = sipua.New(sipua.Config{ListenAddr: cfg.SIPAddr, AdvertiseHost: cfg.advertiseHost(), UserAgent: "Patchbay/" + Version, Logger: log.With("component", "sip"), Register: reg.HandleRegister}, s.board)
 	if err != nil {
 		return nil, err

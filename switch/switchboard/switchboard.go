@@ -27,18 +27,26 @@ import (
 
 // Config configures a Switchboard.
 type Config struct {
-	// Deps are shared with every call; Deps.Ended is set by New.
+	// Deps are shared with every call; Deps.Ended and Deps.Branches are set by New.
 	Deps call.Deps
 	// OutboundProxy is the SIP URI calls to numbers go to ("" = none).
 	OutboundProxy string
+	// Clients finds the registered contacts of a client (the registrar).
+	Clients ClientLocator
+}
+
+// ClientLocator returns the live registrations of a client login.
+type ClientLocator interface {
+	Lookup(ctx context.Context, login string) ([]store.Registration, error)
 }
 
 // Switchboard implements calls.Controller and sipua.Handler.
 type Switchboard struct {
-	deps   call.Deps
-	log    *slog.Logger
-	proxy  *sip.Uri
-	dialer call.Dialer
+	deps    call.Deps
+	log     *slog.Logger
+	proxy   *sip.Uri
+	dialer  call.Dialer
+	clients ClientLocator
 
 	mu      sync.Mutex
 	live    map[string]*call.Call
@@ -52,11 +60,12 @@ var (
 
 // New builds a Switchboard. Call SetDialer before placing calls.
 func New(cfg Config) (*Switchboard, error) {
-	s := &Switchboard{deps: cfg.Deps, log: cfg.Deps.Log, live: make(map[string]*call.Call)}
+	s := &Switchboard{deps: cfg.Deps, log: cfg.Deps.Log, live: make(map[string]*call.Call), clients: cfg.Clients}
 	if s.deps.Now == nil {
 		s.deps.Now = time.Now
 	}
 	s.deps.Ended = s.ended
+	s.deps.Branches = s
 	if cfg.OutboundProxy != "" {
 		var u sip.Uri
 		raw := cfg.OutboundProxy

@@ -1,0 +1,180 @@
+package e2e
+
+import (
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/patchbay/patchbay/switch/sipua/sipuatest"
+)
+
+// hears checks that audio sent by from arrives at to through the switch.
+func hears(t *testing.T, from, to *sipuatest.Call, what string) {
+	t.Helper()
+	before := to.RTP().Packets
+	if err := from.SendTone(ctxT(t, 5*time.Second), 1000, 600*time.Millisecond); err != nil {
+		t.Fatalf("%s: sending a tone: %v", what, err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := to.RTP().Packets - before; got < 20 {
+		t.Fatalf("%s: %d packets arrived for a 600 ms tone (30 sent)", what, got)
+	}
+}
+
+// The seed's transfer flow: an inbound call is connected to Bob with
+// <Dial>; a redirect to RCML that dials Alice transfers it: Bob gets BYE,
+// Alice rings and answers, the caller and Alice hear each other.
+func TestDialBridgeAndTransferByRedirect(t *testing.T) {
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	bob := sipuatest.NewPeer(t, sipuatest.WithUser("bob"))
+	alice := sipuatest.NewPeer(t, sipuatest.WithUser("alice"))
+	bob.Answer(sipuatest.AnswerAfter(200 * time.Millisecond))
+	alice.Answer(sipuatest.AnswerAfter(200 * time.Millisecond))
+	app.rcml("/app", `<Response><Dial action="`+app.URL("/after-dial")+`" timeout="10"><Sip>sip:bob@`+bob.Addr()+`</Sip></Dial></Response>`)
+	app.rcml("/dialalice.xml", `<Response><Dial><Sip>sip:alice@`+alice.Addr()+`</Sip></Dial></Response>`)
+	app.rcml("/after-dial", `<Response><Hangup/></Response>`)
+	sw.provision("900", app.URL("/app"), nil)
+	caller := sipuatest.NewPeer(t, sipuatest.WithUser("carol"))
+
+	c := dial(t, sw, caller, "900")
+	sid := c.Header("X-RestComm-CallSid")
+	bobIn, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobSid := bobIn.Header("X-RestComm-CallSid")
+	if bobSid == "" || bobSid == sid {
+		t.Fatalf("Bob's leg CallSid %q (parent %s)", bobSid, sid)
+	}
+	if err := bobIn.WaitAck(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	child := sw.waitStatus(bobSid, "in-progress")
+	if child["direction"] != "outbound-dial" || child["parent_call_sid"] != sid {
+		t.Errorf("child leg record: %v", child)
+	}
+	// Listed and filterable through the Calls API.
+	code, body := sw.do("GET", "/Calls.json?ParentCallSid="+sid, nil)
+	if code != 200 || decode(t, body)["total"].(float64) != 1 {
+		t.Errorf("ParentCallSid filter: %d %s", code, body)
+	}
+	hears(t, c, bobIn, "caller → Bob")
+	hears(t, bobIn, c, "Bob → caller")
+
+	// Transfer: redirect the caller's leg; Bob is hung up, Alice is dialed.
+	if code, body := sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/dialalice.xml")}}); code != 200 {
+		t.Fatalf("redirect: %d %s", code, body)
+	}
+	if err := bobIn.WaitBye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatalf("Bob got no BYE on transfer: %v", err)
+	}
+	aliceIn, err := alice.WaitIncoming(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := aliceIn.WaitAck(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	hears(t, c, aliceIn, "caller → Alice")
+	hears(t, aliceIn, c, "Alice → caller")
+	// The interrupted Dial's action is requested once, and its answer not run.
+	n := 0
+	for _, r := range app.requests() {
+		if r.Path == "/after-dial" {
+			n++
+			if r.Params.Get("DialCallSid") != bobSid || r.Params.Get("DialCallStatus") != "completed" {
+				t.Errorf("action parameters: %v", r.Params)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("Dial action requested %d times, want 1", n)
+	}
+	if c.ByeReceived() {
+		t.Fatal("the caller was hung up by the transfer")
+	}
+	// Alice hangs up: the caller's document goes on (and ends).
+	if err := aliceIn.Bye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitBye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatalf("caller not hung up at the end of the document: %v", err)
+	}
+}
+
+func TestDialOutcomesAndAction(t *testing.T) {
+	cases := []struct {
+		name     string
+		behavior sipuatest.Behavior
+		status   string
+	}{
+		{"busy", sipuatest.Busy(), "busy"},
+		{"no-answer", sipuatest.RingForever(), "no-answer"},
+		{"failed", sipuatest.Fail(503), "failed"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sw := startSwitch(t)
+			app := newAppServer(t)
+			callee := sipuatest.NewPeer(t)
+			callee.Answer(tc.behavior)
+			app.rcml("/app", `<Response><Dial timeout="1" action="`+app.URL("/action")+`"><Sip>sip:x@`+callee.Addr()+`</Sip></Dial></Response>`)
+			app.rcml("/action", `<Response><Hangup/></Response>`)
+			sw.provision("901", app.URL("/app"), nil)
+			caller := sipuatest.NewPeer(t)
+			c := dial(t, sw, caller, "901")
+			r := app.nextAt("/action", 8*time.Second)
+			if r.Params.Get("DialCallStatus") != tc.status || r.Params.Get("DialCallDuration") != "0" {
+				t.Errorf("action: %v, want DialCallStatus=%s DialCallDuration=0", r.Params, tc.status)
+			}
+			if err := c.WaitBye(ctxT(t, 5*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.name == "no-answer" {
+				in := callee.Incoming()[0]
+				if err := in.WaitCanceled(ctxT(t, 3*time.Second)); err != nil {
+					t.Errorf("ringing branch got no CANCEL: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// Several nouns ring in parallel; the first to answer is bridged and the
+// others get CANCEL.
+func TestDialForkFirstAnswerWins(t *testing.T) {
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	fast := sipuatest.NewPeer(t)
+	slow := sipuatest.NewPeer(t)
+	fast.Answer(sipuatest.AnswerAfter(300 * time.Millisecond))
+	slow.Answer(sipuatest.RingForever())
+	app.rcml("/app", `<Response><Dial><Sip>sip:slow@`+slow.Addr()+`</Sip><Sip>sip:fast@`+fast.Addr()+`</Sip></Dial></Response>`)
+	sw.provision("902", app.URL("/app"), nil)
+	caller := sipuatest.NewPeer(t)
+	c := dial(t, sw, caller, "902")
+	slowIn, err := slow.WaitIncoming(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fastIn, err := fast.WaitIncoming(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := slowIn.WaitCanceled(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatalf("the losing branch got no CANCEL: %v", err)
+	}
+	if err := fastIn.WaitAck(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	hears(t, c, fastIn, "caller → winner")
+	// Status=completed on the parent tears the bridge down: both get BYE.
+	sw.do("POST", "/Calls/"+c.Header("X-RestComm-CallSid")+".json", url.Values{"Status": {"completed"}})
+	for _, cc := range []*sipuatest.Call{c, fastIn} {
+		if err := cc.WaitBye(ctxT(t, 5*time.Second)); err != nil {
+			t.Fatalf("no BYE after completing the parent: %v", err)
+		}
+	}
+}
