@@ -231,6 +231,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.api.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("REST API: %w", err))
 		}
+		// fasthttp's Shutdown misses a listener whose Serve had not started
+		// yet (a shutdown right after start); closing it ends Serve anyway.
+		_ = s.httpLn.Close()
 		s.cancelSIP()
 		if err := s.stack.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("SIP: %w", err))
