@@ -49,6 +49,10 @@ type Config struct {
 	// invalidates every client's stored password. Empty: creating a client
 	// or changing its password fails with 500.
 	SIPDomain string
+	// Policy installs and removes tenant policy plugins (the Plugins
+	// resource); *policy.Engine implements it. Nil: the Plugins resource
+	// answers 404. Call Decisions are read from Store either way.
+	Policy PolicyEngine
 }
 
 // Server is the REST API. Create it with New; it is safe for concurrent use.
@@ -61,6 +65,7 @@ type Server struct {
 	ready func() bool
 	// sipDomain is Config.SIPDomain.
 	sipDomain string
+	policy    PolicyEngine // nil: no Plugins resource
 	app       *fiber.App
 	// passwordIterations is the PBKDF2 cost; tests lower it.
 	passwordIterations int
@@ -91,6 +96,7 @@ func New(cfg Config) (*Server, error) {
 		loc:                cfg.Location,
 		ready:              cfg.Ready,
 		sipDomain:          cfg.SIPDomain,
+		policy:             cfg.Policy,
 		passwordIterations: defaultPasswordIterations,
 	}
 	if s.now == nil {
@@ -160,6 +166,7 @@ func (s *Server) routes() {
 	r.Get("/:account/Calls/:call", s.withAccount(s.getCall))
 	r.Post("/:account/Calls/:call", s.withAccount(s.modifyCall))
 	r.Get("/:account/Calls/:call/Notifications", s.withAccount(s.listCallNotifications))
+	r.Get("/:account/Calls/:call/Decisions", s.withAccount(s.listCallDecisions))
 
 	for _, kind := range []string{"", "/Local", "/TollFree", "/Mobile"} {
 		r.Get("/:account/IncomingPhoneNumbers"+kind, s.withAccount(s.listNumbers))
@@ -176,6 +183,13 @@ func (s *Server) routes() {
 	r.Post("/:account/Clients/:client", s.withAccount(s.updateClient))
 	r.Put("/:account/Clients/:client", s.withAccount(s.updateClient))
 	r.Delete("/:account/Clients/:client", s.withAccount(s.deleteClient))
+
+	r.Get("/:account/Plugins", s.withAccount(s.listPlugins))
+	r.Post("/:account/Plugins", s.withAccount(s.uploadPlugin))
+	r.Get("/:account/Plugins/:plugin", s.withAccount(s.getPlugin))
+	r.Put("/:account/Plugins/:plugin", s.withAccount(s.uploadPlugin))
+	r.Post("/:account/Plugins/:plugin", s.withAccount(s.uploadPlugin))
+	r.Delete("/:account/Plugins/:plugin", s.withAccount(s.deletePlugin))
 
 	r.Get("/:account/Notifications", s.withAccount(s.listNotifications))
 	r.Get("/:account/Notifications/:notification", s.withAccount(s.getNotification))
