@@ -146,10 +146,10 @@ func pluginOptions(param func(string) (string, bool), old store.Plugin, replacin
 		opts.Hooks = old.Hooks
 	}
 	if len(opts.Hooks) == 0 {
-		return opts, badParam("Hooks can not be null: give a comma-separated list of %s.", strings.Join(policy.Hooks[:], ", "))
+		return opts, badParam("Hooks can not be null: give a comma-separated list of %s.", strings.Join(policy.Hooks(), ", "))
 	}
 	opts.FailModes = map[string]string{}
-	for _, hook := range policy.Hooks {
+	for _, hook := range policy.Hooks() {
 		field := strings.ToUpper(hook[:1]) + hook[1:] + "FailMode"
 		v, ok := param(field)
 		switch {

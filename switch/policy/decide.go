@@ -130,9 +130,6 @@ func (e *Engine) run(ctx context.Context, chain []string, call store.Call, hook 
 			case d.Verdict == store.VerdictDeny,
 				d.Verdict == store.VerdictError && d.FailMode == store.FailClosed:
 				out.Verdict, out.Plugin, out.PluginAccountSid, out.Reason = store.VerdictDeny, name, account, d.Reason
-				if hook == sdk.HookHangup {
-					out.URL, out.Method = "", ""
-				}
 				return nil
 			}
 		}

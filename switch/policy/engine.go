@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,8 +34,9 @@ var (
 	ErrBadChain = errors.New("policy: chain does not end with the call's account")
 )
 
-// Hooks is every hook a plugin may bind, in the ABI's spelling.
-var Hooks = [...]string{sdk.HookRedirect, sdk.HookHangup}
+// Hooks returns every hook a plugin may bind, in the ABI's spelling (a new
+// slice: the caller may keep or change it).
+func Hooks() []string { return []string{sdk.HookRedirect, sdk.HookHangup} }
 
 // DefaultFailMode is the fail mode of a bound hook the tenant did not give
 // one for: a broken redirect policy must not let calls go where the tenant
@@ -186,12 +188,13 @@ func ValidName(name string) bool {
 // normalise checks opts and applies the operator's defaults and maxima.
 func (e *Engine) normalise(opts InstallOptions) (InstallOptions, error) {
 	out := InstallOptions{FailModes: map[string]string{}, Config: opts.Config}
+	known := strings.Join(Hooks(), ", ")
 	if len(opts.Hooks) == 0 {
-		return out, fmt.Errorf("%w: bind at least one hook (%s or %s)", ErrInvalidOptions, Hooks[0], Hooks[1])
+		return out, fmt.Errorf("%w: bind at least one hook of %s", ErrInvalidOptions, known)
 	}
 	for _, h := range opts.Hooks {
-		if !slices.Contains(Hooks[:], h) {
-			return out, fmt.Errorf("%w: unknown hook %q (hooks are %s and %s)", ErrInvalidOptions, h, Hooks[0], Hooks[1])
+		if !slices.Contains(Hooks(), h) {
+			return out, fmt.Errorf("%w: unknown hook %q (hooks are %s)", ErrInvalidOptions, h, known)
 		}
 		if slices.Contains(out.Hooks, h) {
 			return out, fmt.Errorf("%w: hook %s bound twice", ErrInvalidOptions, h)
