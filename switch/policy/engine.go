@@ -106,8 +106,10 @@ type Engine struct {
 	installMu sync.Mutex
 
 	// mu guards slots, closed and every version's refs and retired.
+	// slots is indexed by account first, so a decision looks at the
+	// plugins of the accounts of its chain only.
 	mu     sync.Mutex
-	slots  map[slotKey]*slot
+	slots  map[string]map[string]*slot
 	closed bool
 }
 
@@ -167,7 +169,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Engine{cfg: cfg, log: cfg.Logger, slots: map[slotKey]*slot{}}, nil
+	return &Engine{cfg: cfg, log: cfg.Logger, slots: map[string]map[string]*slot{}}, nil
 }
 
 // ValidName reports whether name is a plugin name: [A-Za-z0-9_-]{1,64}.
@@ -349,12 +351,14 @@ func (e *Engine) Close() {
 	e.mu.Lock()
 	e.closed = true
 	var toClose []*wasmhost.Module
-	for k, s := range e.slots {
-		if m := e.retireLocked(s.current); m != nil {
-			toClose = append(toClose, m)
+	for _, byName := range e.slots {
+		for _, s := range byName {
+			if m := e.retireLocked(s.current); m != nil {
+				toClose = append(toClose, m)
+			}
 		}
-		delete(e.slots, k)
 	}
+	clear(e.slots)
 	e.mu.Unlock()
 	for _, m := range toClose {
 		m.Close()
@@ -371,7 +375,7 @@ func (e *Engine) isClosed() bool {
 // retires the previous one.
 func (e *Engine) swap(k slotKey, v *version) {
 	e.mu.Lock()
-	s := e.slots[k]
+	s := e.slots[k.account][k.name]
 	var old *version
 	if s != nil {
 		old = s.current
@@ -380,9 +384,15 @@ func (e *Engine) swap(k slotKey, v *version) {
 	case e.closed:
 		old = v // never installed: close it at once
 	case v == nil:
-		delete(e.slots, k)
+		delete(e.slots[k.account], k.name)
+		if len(e.slots[k.account]) == 0 {
+			delete(e.slots, k.account)
+		}
 	case s == nil:
-		e.slots[k] = &slot{current: v}
+		if e.slots[k.account] == nil {
+			e.slots[k.account] = map[string]*slot{}
+		}
+		e.slots[k.account][k.name] = &slot{current: v}
 	default:
 		s.current = v
 	}
@@ -411,7 +421,7 @@ func (e *Engine) retireLocked(v *version) *wasmhost.Module {
 func (e *Engine) acquire(k slotKey) (*slot, *version) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := e.slots[k]
+	s := e.slots[k.account][k.name]
 	if s == nil {
 		return nil, nil
 	}
@@ -440,9 +450,9 @@ func (e *Engine) bound(account, hook string) []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var names []string
-	for k, s := range e.slots {
-		if k.account == account && slices.Contains(s.current.plugin.Hooks, hook) {
-			names = append(names, k.name)
+	for name, s := range e.slots[account] {
+		if slices.Contains(s.current.plugin.Hooks, hook) {
+			names = append(names, name)
 		}
 	}
 	slices.Sort(names)
