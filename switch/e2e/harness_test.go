@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -61,6 +62,10 @@ func freeSIPPort(t *testing.T) int {
 	return 0
 }
 
+// wasmCache is shared by every switch of the test binary: compiling the
+// RCML handler takes seconds under -race, loading it from the cache does not.
+var wasmCache = filepath.Join(os.TempDir(), "patchbay-e2e-wasm-cache")
+
 var rtpBase = struct {
 	sync.Mutex
 	next int
@@ -83,6 +88,7 @@ func startSwitch(t *testing.T, opts ...switchOption) *testSwitch {
 	cfg.InMemory = true
 	cfg.AccountSid, cfg.AuthToken = testAccount, testToken
 	cfg.FetchTimeout = 3 * time.Second
+	cfg.WasmCacheDir = wasmCache
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -143,7 +143,7 @@ func TestRCMLFetchFailures(t *testing.T) {
 	app.rcml("/garbage", `<Response><Play>oops</Response>`)
 	app.rcml("/fallback", `<Response><Hangup/></Response>`)
 	app.set("/broken", appRoute{status: 500, contentType: "text/plain", body: []byte("boom")})
-	app.rcml("/dial", `<Response><Dial>+15550001111</Dial></Response>`)
+	app.rcml("/dial", `<Response><Say>Hello</Say></Response>`)
 	sw.provision("200", app.URL("/missing"), nil)
 	sw.provision("201", app.URL("/garbage"), nil)
 	sw.provision("202", app.URL("/broken"), url.Values{"VoiceFallbackUrl": {app.URL("/fallback")}, "VoiceFallbackMethod": {"GET"}})
@@ -176,10 +176,10 @@ func TestRCMLFetchFailures(t *testing.T) {
 	if fallback.Method != "GET" || fallback.Params.Get("CallSid") == "" || fallback.Params.Get("CallSid") != primary.Params.Get("CallSid") {
 		t.Errorf("fallback request %s %v; primary %v", fallback.Method, fallback.Params, primary.Params)
 	}
-	// A verb this switch cannot run yet ends the call with a notification, never silently.
+	// A verb this switch cannot run yet (no TTS) ends the call with a notification, never silently.
 	c, _ = peer.Invite(ctxT(t, 5*time.Second), target("203"), sipuatest.InviteOptions{})
 	if c.FinalCode() < 400 {
-		t.Errorf("<Dial> before it is implemented: final %d", c.FinalCode())
+		t.Errorf("<Say> without TTS: final %d", c.FinalCode())
 	}
 
 	code, body := sw.do("GET", "/Notifications.json", nil)

@@ -26,8 +26,18 @@ type Config struct {
 	SIPDomain     string // SIP domain and digest realm of clients; default the SIP listen host
 	LogLevel      slog.Level
 
+	// Tenant policy plugins: the default and largest time budget and memory
+	// cap of one decision, and the largest module accepted.
+	PluginTimeout    time.Duration
+	PluginMaxTimeout time.Duration
+	PluginMemoryMB   int
+	PluginMaxBytes   int64
+
 	// InMemory keeps state in memory only (tests); DataDir is then unused.
 	InMemory bool
+	// WasmCacheDir holds compiled WebAssembly; default DataDir/wasm-cache.
+	// Tests share one across switches so each start does not recompile.
+	WasmCacheDir string
 	// FetchTimeout bounds one RCML fetch.
 	FetchTimeout time.Duration
 	// ShutdownTimeout bounds the graceful part of a shutdown.
@@ -37,14 +47,18 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		HTTPAddr:        "127.0.0.1:8080",
-		SIPAddr:         "127.0.0.1:5060",
-		RTPPortMin:      20000,
-		RTPPortMax:      29999,
-		DataDir:         "./data",
-		LogLevel:        slog.LevelInfo,
-		FetchTimeout:    10 * time.Second,
-		ShutdownTimeout: 10 * time.Second,
+		HTTPAddr:         "127.0.0.1:8080",
+		SIPAddr:          "127.0.0.1:5060",
+		RTPPortMin:       20000,
+		RTPPortMax:       29999,
+		DataDir:          "./data",
+		LogLevel:         slog.LevelInfo,
+		FetchTimeout:     10 * time.Second,
+		ShutdownTimeout:  10 * time.Second,
+		PluginTimeout:    50 * time.Millisecond,
+		PluginMaxTimeout: time.Second,
+		PluginMemoryMB:   64,
+		PluginMaxBytes:   8 << 20,
 	}
 }
 
@@ -70,6 +84,10 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.StringVar(&cfg.AuthToken, "auth-token", env("PATCHBAY_AUTH_TOKEN", ""), "bootstrap account auth token (PATCHBAY_AUTH_TOKEN)")
 	fs.StringVar(&cfg.OutboundProxy, "outbound-proxy", env("PATCHBAY_OUTBOUND_PROXY", ""), "SIP URI that calls to phone numbers are sent to (PATCHBAY_OUTBOUND_PROXY)")
 	fs.StringVar(&cfg.SIPDomain, "sip-domain", env("PATCHBAY_SIP_DOMAIN", ""), "SIP domain and digest realm of clients; default the SIP listen host (PATCHBAY_SIP_DOMAIN)")
+	fs.DurationVar(&cfg.PluginTimeout, "plugin-timeout", envDuration(getenv, "PATCHBAY_PLUGIN_TIMEOUT", cfg.PluginTimeout), "default time budget of a plugin decision; tenants may ask for less (PATCHBAY_PLUGIN_TIMEOUT)")
+	fs.DurationVar(&cfg.PluginMaxTimeout, "plugin-max-timeout", envDuration(getenv, "PATCHBAY_PLUGIN_MAX_TIMEOUT", cfg.PluginMaxTimeout), "largest time budget a tenant may ask for (PATCHBAY_PLUGIN_MAX_TIMEOUT)")
+	fs.IntVar(&cfg.PluginMemoryMB, "plugin-memory-mb", envInt(getenv, "PATCHBAY_PLUGIN_MEMORY_MB", cfg.PluginMemoryMB), "memory cap of a plugin instance in MiB; tenants may ask for less (PATCHBAY_PLUGIN_MEMORY_MB)")
+	fs.Int64Var(&cfg.PluginMaxBytes, "plugin-max-bytes", int64(envInt(getenv, "PATCHBAY_PLUGIN_MAX_BYTES", int(cfg.PluginMaxBytes))), "largest plugin module accepted, in bytes (PATCHBAY_PLUGIN_MAX_BYTES)")
 	level := env("PATCHBAY_LOG_LEVEL", "info")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (PATCHBAY_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -102,6 +120,26 @@ func (c *Config) advertiseHost() string {
 	return host
 }
 
+// envDuration and envInt read a default from the environment; a value that
+// does not parse is kept as given so the flag parser reports it.
+func envDuration(getenv func(string) string, name string, def time.Duration) time.Duration {
+	if v := getenv(name); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func envInt(getenv func(string) string, name string, def int) int {
+	if v := getenv(name); v != "" {
+		if n, err := strconv.Atoi(v); err == nil {
+			return n
+		}
+	}
+	return def
+}
+
 func parsePortRange(s string) (int, int, error) {
 	lo, hi, ok := strings.Cut(s, "-")
 	if !ok {
@@ -131,6 +169,10 @@ func (c *Config) validate() error {
 	}
 	if ip := net.ParseIP(c.MediaIP); ip == nil || ip.IsUnspecified() {
 		return fmt.Errorf("--media-ip %q is not an address peers can reach (listening on all interfaces needs an explicit --media-ip)", c.MediaIP)
+	}
+	if c.PluginTimeout <= 0 || c.PluginMaxTimeout < c.PluginTimeout || c.PluginMemoryMB < 16 || c.PluginMaxBytes <= 0 {
+		return fmt.Errorf("plugin budgets: --plugin-timeout %v must be > 0 and <= --plugin-max-timeout %v; --plugin-memory-mb %d >= 16; --plugin-max-bytes %d > 0",
+			c.PluginTimeout, c.PluginMaxTimeout, c.PluginMemoryMB, c.PluginMaxBytes)
 	}
 	if (c.AccountSid == "") != (c.AuthToken == "") {
 		return fmt.Errorf("--account-sid and --auth-token go together")

@@ -12,19 +12,22 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/patchbay/patchbay/api"
-	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/switch/call"
 	"github.com/patchbay/patchbay/switch/media"
+	"github.com/patchbay/patchbay/switch/policy"
+	"github.com/patchbay/patchbay/switch/rcmlwasm"
 	"github.com/patchbay/patchbay/switch/registrar"
 	"github.com/patchbay/patchbay/switch/sipua"
 	"github.com/patchbay/patchbay/switch/store"
 	"github.com/patchbay/patchbay/switch/store/badgerstore"
 	"github.com/patchbay/patchbay/switch/switchboard"
 	"github.com/patchbay/patchbay/switch/webhook"
+	"github.com/patchbay/patchbay/wasmhost"
 )
 
 // Version is reported in the User-Agent of SIP and HTTP requests.
@@ -43,6 +46,9 @@ type Server struct {
 	api     *api.Server
 	httpLn  net.Listener
 	outbox  *webhook.Outbox
+	wasm    *wasmhost.Host
+	rcml    *rcmlwasm.Interpreter
+	policy  *policy.Engine
 
 	cancelSIP    context.CancelFunc
 	cancelOutbox context.CancelFunc
@@ -102,6 +108,39 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err != nil {
 		return nil, fmt.Errorf("RTP port pool: %w", err)
 	}
+	cacheDir := cfg.WasmCacheDir
+	if cacheDir == "" {
+		cacheDir = filepath.Join(cfg.DataDir, "wasm-cache")
+	}
+	s.wasm, err = wasmhost.New(ctx, wasmhost.Config{
+		CacheDir:        cacheDir,
+		MaxModuleBytes:  int(cfg.PluginMaxBytes),
+		DefaultTimeout:  cfg.PluginTimeout,
+		MaxTimeout:      max(cfg.PluginMaxTimeout, time.Second),
+		DefaultMemoryMB: cfg.PluginMemoryMB,
+		MaxMemoryMB:     max(cfg.PluginMemoryMB, 64),
+		Logger:          log.With("component", "wasm"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("wasm host: %w", err)
+	}
+	// Every RCML document is parsed by the sandboxed handler.
+	s.rcml, err = rcmlwasm.New(ctx, s.wasm, rcmlwasm.WithLogger(log.With("component", "rcml")))
+	if err != nil {
+		return nil, fmt.Errorf("RCML handler: %w", err)
+	}
+	s.policy, err = policy.New(policy.Config{
+		Host: s.wasm, Store: s.store, Logger: log.With("component", "policy"),
+		DefaultTimeout: cfg.PluginTimeout, MaxTimeout: cfg.PluginMaxTimeout,
+		DefaultMemoryMB: cfg.PluginMemoryMB, MaxMemoryMB: cfg.PluginMemoryMB,
+		MaxModuleBytes: cfg.PluginMaxBytes,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("policy engine: %w", err)
+	}
+	if err := s.policy.LoadAll(ctx); err != nil {
+		return nil, fmt.Errorf("loading tenant plugins: %w", err)
+	}
 	httpClient := webhook.NewHTTPClient(Version)
 	fetcher, err := webhook.NewFetcher(httpClient, webhook.WithFetchTimeout(cfg.FetchTimeout), webhook.WithFetchLogger(log.With("component", "rcml-fetch")))
 	if err != nil {
@@ -118,10 +157,11 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	sipHost, _, _ := net.SplitHostPort(cfg.SIPAddr)
 	s.board, err = switchboard.New(switchboard.Config{
 		Clients: reg,
+		Policy:  s.policy,
 		Deps: call.Deps{
 			Store:       s.store,
 			Media:       &mediaFactory{pool: s.ports, client: httpClient, log: log.With("component", "media"), ttl: time.Minute, timeout: cfg.FetchTimeout, cache: make(map[string]cachedClip)},
-			Interpreter: nativeInterpreter{},
+			Interpreter: s.rcml,
 			Fetcher:     fetcher,
 			Outbox:      s.outbox,
 			MediaIP:     mediaIP,
@@ -240,6 +280,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.cancelOutbox()
 		s.bg.Wait()
+		s.closeWasm(ctx)
 		if err := s.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("store: %w", err))
 		}
@@ -264,14 +305,22 @@ func (s *Server) closePartial() {
 		_ = s.httpLn.Close()
 	}
 	s.bg.Wait()
+	s.closeWasm(context.Background())
 	if s.store != nil {
 		_ = s.store.Close()
 	}
 }
 
-// nativeInterpreter runs the RCML parser in-process.
-type nativeInterpreter struct{}
-
-func (nativeInterpreter) Handle(_ context.Context, d rcml.Document) (*rcml.Plan, error) {
-	return rcml.Handle(d)
+func (s *Server) closeWasm(ctx context.Context) {
+	if s.policy != nil {
+		s.policy.Close()
+	}
+	if s.rcml != nil {
+		s.rcml.Close()
+	}
+	if s.wasm != nil {
+		if err := s.wasm.Close(ctx); err != nil {
+			s.log.Warn("closing the wasm host", "err", err)
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/patchbay/patchbay/switch/call"
 	"github.com/patchbay/patchbay/switch/calls"
+	"github.com/patchbay/patchbay/switch/policy"
 	"github.com/patchbay/patchbay/switch/sdp"
 	"github.com/patchbay/patchbay/switch/sid"
 	"github.com/patchbay/patchbay/switch/sipua"
@@ -33,6 +34,15 @@ type Config struct {
 	OutboundProxy string
 	// Clients finds the registered contacts of a client (the registrar).
 	Clients ClientLocator
+	// Policy runs tenant plugins before a redirect or hangup takes effect;
+	// nil allows everything.
+	Policy Policy
+}
+
+// Policy decides on live modifications with the tenants' plugins.
+type Policy interface {
+	Redirect(ctx context.Context, chain []string, c store.Call, r policy.RedirectRequest) (policy.Outcome, error)
+	Hangup(ctx context.Context, chain []string, c store.Call, r policy.HangupRequest) (policy.Outcome, error)
 }
 
 // ClientLocator returns the live registrations of a client login.
@@ -47,6 +57,7 @@ type Switchboard struct {
 	proxy   *sip.Uri
 	dialer  call.Dialer
 	clients ClientLocator
+	policy  Policy
 
 	mu      sync.Mutex
 	live    map[string]*call.Call
@@ -60,7 +71,7 @@ var (
 
 // New builds a Switchboard. Call SetDialer before placing calls.
 func New(cfg Config) (*Switchboard, error) {
-	s := &Switchboard{deps: cfg.Deps, log: cfg.Deps.Log, live: make(map[string]*call.Call), clients: cfg.Clients}
+	s := &Switchboard{deps: cfg.Deps, log: cfg.Deps.Log, live: make(map[string]*call.Call), clients: cfg.Clients, policy: cfg.Policy}
 	if s.deps.Now == nil {
 		s.deps.Now = time.Now
 	}
@@ -231,6 +242,9 @@ func (s *Switchboard) Modify(ctx context.Context, r calls.ModifyRequest) (store.
 		if c.AccountSid() != r.AccountSid && !r.Superuser {
 			return store.Call{}, calls.ErrUnknownCall
 		}
+		if err := s.decide(ctx, &r); err != nil {
+			return store.Call{}, err
+		}
 		rec, err := c.Modify(ctx, r)
 		if errors.Is(err, call.ErrEnded) {
 			return store.Call{}, calls.ErrCallEnded
@@ -248,6 +262,39 @@ func (s *Switchboard) Modify(ctx context.Context, r calls.ModifyRequest) (store.
 		return store.Call{}, calls.ErrUnknownCall
 	}
 	return store.Call{}, calls.ErrCallEnded
+}
+
+// decide runs the tenants' policy plugins on a modification before it takes
+// effect: a deny answers the request (the call carries on untouched), a
+// rewrite changes what the call fetches. A hangup is decided when Status is
+// given (it wins over Url), a redirect otherwise.
+func (s *Switchboard) decide(ctx context.Context, r *calls.ModifyRequest) error {
+	if s.policy == nil || (r.Status == "" && r.URL == "") {
+		return nil
+	}
+	rec, err := s.deps.Store.Call(ctx, r.CallSid)
+	if err != nil {
+		return fmt.Errorf("switchboard: loading call %s for policy: %w", r.CallSid, err)
+	}
+	var out policy.Outcome
+	if r.Status != "" {
+		out, err = s.policy.Hangup(ctx, nil, rec, policy.HangupRequest{Status: r.Status, RequesterSid: r.RequesterSid})
+	} else {
+		out, err = s.policy.Redirect(ctx, nil, rec, policy.RedirectRequest{
+			URL: r.URL, Method: r.Method, FallbackURL: r.FallbackURL,
+			MoveConnectedCallLeg: r.MoveConnectedCallLeg, RequesterSid: r.RequesterSid,
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("switchboard: policy for call %s: %w", r.CallSid, err)
+	}
+	if err := out.Denied(); err != nil {
+		return err
+	}
+	if r.Status == "" && out.URL != "" {
+		r.URL, r.Method = out.URL, out.Method
+	}
+	return nil
 }
 
 // Shutdown refuses new calls, hangs up every live call and waits until they
