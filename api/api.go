@@ -53,6 +53,9 @@ type Config struct {
 	// resource); *policy.Engine implements it. Nil: the Plugins resource
 	// answers 404. Call Decisions are read from Store either way.
 	Policy PolicyEngine
+	// MaxBodyBytes bounds a request body (plugin uploads are the largest);
+	// default 4 MiB.
+	MaxBodyBytes int
 }
 
 // Server is the REST API. Create it with New; it is safe for concurrent use.
@@ -112,6 +115,7 @@ func New(cfg Config) (*Server, error) {
 		CaseSensitive:         true,
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
+		BodyLimit:             cfg.MaxBodyBytes,
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           2 * time.Minute,

@@ -211,7 +211,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, fmt.Errorf("SIP did not start listening on %s", cfg.SIPAddr)
 	}
 
-	s.api, err = api.New(api.Config{Store: s.store, Calls: s.board, Logger: log.With("component", "api"), Ready: s.ready, SIPDomain: cfg.SIPDomain})
+	s.api, err = api.New(api.Config{Store: s.store, Calls: s.board, Logger: log.With("component", "api"), Ready: s.ready, SIPDomain: cfg.SIPDomain, Policy: s.policy, MaxBodyBytes: int(cfg.PluginMaxBytes) + 1<<20})
 	if err != nil {
 		return nil, err
 	}

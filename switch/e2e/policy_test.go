@@ -1,0 +1,168 @@
+package e2e
+
+import (
+	"bytes"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/patchbay/patchbay/switch/sipua/sipuatest"
+)
+
+var policyGuest struct {
+	once sync.Once
+	wasm []byte
+	err  error
+	out  []byte
+}
+
+// buildPolicyGuest compiles testdata/policyguest with the stock toolchain,
+// once per test binary.
+func buildPolicyGuest(t *testing.T) []byte {
+	t.Helper()
+	policyGuest.once.Do(func() {
+		dir, err := os.MkdirTemp("", "policyguest-")
+		if err != nil {
+			policyGuest.err = err
+			return
+		}
+		out := filepath.Join(dir, "policy.wasm")
+		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./testdata/policyguest")
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+		policyGuest.out, policyGuest.err = cmd.CombinedOutput()
+		if policyGuest.err == nil {
+			policyGuest.wasm, policyGuest.err = os.ReadFile(out)
+		}
+		os.RemoveAll(dir)
+	})
+	if policyGuest.err != nil {
+		t.Fatalf("building the policy guest: %v\n%s", policyGuest.err, policyGuest.out)
+	}
+	return policyGuest.wasm
+}
+
+// upload PUTs a plugin module for account with the given query parameters.
+func (s *testSwitch) upload(account, token, name string, wasm []byte, q url.Values) (int, []byte) {
+	s.t.Helper()
+	base := s.HTTP + "/restcomm/2012-04-24/Accounts/" + account
+	req, err := http.NewRequest("PUT", base+"/Plugins/"+name+".json?"+q.Encode(), bytes.NewReader(wasm))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/wasm")
+	req.SetBasicAuth(account, token)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var b bytes.Buffer
+	b.ReadFrom(res.Body)
+	return res.StatusCode, b.Bytes()
+}
+
+func TestPolicyPluginsGovernLCM(t *testing.T) {
+	wasm := buildPolicyGuest(t)
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	app.rcml("/app", `<Response><Play loop="0">`+app.URL("/long.wav")+`</Play></Response>`)
+	app.rcml("/rewritten", `<Response><Play loop="0">`+app.URL("/long.wav")+`</Play></Response>`)
+	sw.provision("950", app.URL("/app"), nil)
+	peer := sipuatest.NewPeer(t)
+
+	code, body := sw.upload(testAccount, testToken, "frozen", wasm, url.Values{"Hooks": {"redirect,hangup"}, "Config": {"deny"}})
+	if code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	c, sid := liveCall(t, sw, app, peer, "950")
+	app.next(time.Second)
+
+	// Deny: 403 with the plugin's reason; the call carries on untouched.
+	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/elsewhere")}})
+	if code != 403 || !strings.Contains(string(body), "frozen by policy") {
+		t.Fatalf("denied redirect: %d %s", code, body)
+	}
+	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Status": {"completed"}})
+	if code != 403 || !strings.Contains(string(body), "may not be hung up") {
+		t.Fatalf("denied hangup: %d %s", code, body)
+	}
+	n := c.RTP().PT(0).Packets
+	time.Sleep(300 * time.Millisecond)
+	if c.ByeReceived() || c.RTP().PT(0).Packets <= n {
+		t.Fatal("the call was disturbed by denied modifications")
+	}
+	app.expectNone(200 * time.Millisecond)
+
+	// Replace the plugin while the call runs: now it rewrites redirects.
+	code, body = sw.upload(testAccount, testToken, "frozen", wasm, url.Values{"Config": {"rewrite=" + app.URL("/rewritten")}})
+	if code != 200 {
+		t.Fatalf("replace: %d %s", code, body)
+	}
+	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/original")}})
+	if code != 200 {
+		t.Fatalf("rewritten redirect: %d %s", code, body)
+	}
+	if r := app.next(3 * time.Second); r.Path != "/rewritten" || r.Method != "GET" {
+		t.Fatalf("the app got %s %s, want GET /rewritten", r.Method, r.Path)
+	}
+
+	// Every decision is audited per call.
+	code, body = sw.do("GET", "/Calls/"+sid+"/Decisions.json", nil)
+	if code != 200 {
+		t.Fatalf("decisions: %d %s", code, body)
+	}
+	for _, want := range []string{`"deny"`, `"rewrite"`, "frozen", app.URL("/rewritten")} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("decisions lack %s: %s", want, body)
+		}
+	}
+
+	// A sub-account's plugin never runs for its parent's calls.
+	code, body = sw.do("POST", sw.HTTP+"/restcomm/2012-04-24/Accounts.json", url.Values{"EmailAddress": {"tenant@example.com"}, "Password": {"Sup3r-secret"}})
+	if code != 200 {
+		t.Fatalf("sub-account: %d %s", code, body)
+	}
+	sub := decode(t, body)
+	if code, body := sw.upload(sub["sid"].(string), sub["auth_token"].(string), "tenant-deny", wasm, url.Values{"Hooks": {"hangup"}, "Config": {"deny"}}); code != 200 {
+		t.Fatalf("sub-account upload: %d %s", code, body)
+	}
+
+	// Delete the parent's plugin: the hangup is no longer governed.
+	if code, body := sw.do("DELETE", "/Plugins/frozen.json", nil); code != 200 && code != 204 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	if code, body := sw.do("POST", "/Calls/"+sid+".json", url.Values{"Status": {"completed"}}); code != 200 {
+		t.Fatalf("hangup after delete: %d %s", code, body)
+	}
+	if err := c.WaitBye(ctxT(t, 3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestPluginUploadRefusesBadModules(t *testing.T) {
+	sw := startSwitch(t)
+	cases := map[string][]byte{
+		"garbage":   []byte("definitely not wasm"),
+		"truncated": {0x00, 0x61, 0x73, 0x6d, 0x01},
+	}
+	for name, mod := range cases {
+		code, body := sw.upload(testAccount, testToken, "bad", mod, url.Values{"Hooks": {"redirect"}})
+		if code != 400 || !strings.Contains(string(body), `"message"`) {
+			t.Errorf("%s: %d %s", name, code, body)
+		}
+	}
+	code, body := sw.upload(testAccount, testToken, "huge", make([]byte, 9<<20), url.Values{"Hooks": {"redirect"}})
+	if code != 413 && code != 400 {
+		t.Errorf("oversized module: %d %s", code, body)
+	}
+	// The switch is still healthy.
+	if code, _ := sw.do("GET", "/Plugins.json", nil); code != 200 {
+		t.Errorf("plugins list after bad uploads: %d", code)
+	}
+}
