@@ -82,6 +82,10 @@ type Call struct {
 	// to the parent once bridged.
 	parent *Call
 	bridge Bridge
+	// conf is the call's conference membership; pendingConf a Conference
+	// waiting for its music to load.
+	conf        *confState
+	pendingConf *rcml.Dial
 }
 
 // Sid is the CallSid.
@@ -235,6 +239,10 @@ func (c *Call) handle(m any) {
 		c.onDialMessage(m)
 	case branchBridged, branchHangup, branchMove:
 		c.onBranchMessage(m)
+	case confAudio:
+		c.onConfAudio(m)
+	case confEnded:
+		c.onConfEnded(m)
 	case modifyMsg:
 		rec, err := c.modify(m.req)
 		m.reply <- modifyReply{rec: rec, err: err}

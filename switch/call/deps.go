@@ -2,6 +2,7 @@ package call
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/netip"
 	"time"
@@ -35,6 +36,42 @@ type Media interface {
 // from any goroutine; both legs hold it so either can leave.
 type Bridge interface {
 	Stop()
+}
+
+// ConferenceHub runs the conference rooms of the switch.
+type ConferenceHub interface {
+	// Join puts the leg's media into the account's room spec.Name. onEnd is
+	// called (from another goroutine, at most once) when the conference
+	// ends for this participant without it leaving (endConferenceOnExit of
+	// another participant). It fails with ErrConferenceFull at
+	// maxParticipants.
+	Join(m Media, spec JoinSpec, onEnd func()) (Membership, error)
+}
+
+// ErrConferenceFull: the room has maxParticipants already; the Conference
+// is skipped and the next verb runs.
+var ErrConferenceFull = errors.New("call: conference is full")
+
+// JoinSpec is a <Conference> noun as the hub needs it.
+type JoinSpec struct {
+	AccountSid, Name       string
+	Muted, Beep            bool
+	StartConferenceOnEnter bool
+	EndConferenceOnExit    bool
+	MaxParticipants        int
+	// Wait is played while the participant waits for a moderator; nil
+	// means the switch's own hold tone, NoWait silence.
+	Wait   Audio
+	NoWait bool
+}
+
+// Membership is a participant's place in a room.
+type Membership interface {
+	ConferenceSid() string
+	OnHold() bool
+	SetMuted(muted bool)
+	// Leave takes the participant out (idempotent); the room goes on.
+	Leave()
 }
 
 // BranchSpawner places the outbound legs of a <Dial>: it resolves a target
@@ -90,6 +127,8 @@ type Deps struct {
 	Outbox      Outbox
 	// Branches places <Dial> legs; nil makes <Dial> end the call with a notification.
 	Branches BranchSpawner
+	// Conferences runs <Dial><Conference>; nil ends such calls with a notification.
+	Conferences ConferenceHub
 	// MediaIP is the address put in our SDP.
 	MediaIP netip.Addr
 	// SIPHost is the host of our SIP URIs.

@@ -35,8 +35,12 @@ type (
 // dial executes a <Dial> verb in fork mode: every destination rings at
 // once, the first to answer is bridged, the others are canceled.
 func (c *Call) dial(v *rcml.Dial) {
-	if v.Mode == rcml.DialModeConference || c.deps.Branches == nil {
-		c.notify(codeVerbNotSupport, 0, "<Dial><Conference> is not supported by this switch yet; ending the call", c.rec.URL, "")
+	if v.Mode == rcml.DialModeConference {
+		c.conference(v)
+		return
+	}
+	if c.deps.Branches == nil {
+		c.notify(codeVerbNotSupport, 0, "<Dial> is not enabled on this switch; ending the call", c.rec.URL, "")
 		c.endOnAppFailure(500, "Server Internal Error", store.StatusFailed, nil)
 		return
 	}

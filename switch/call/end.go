@@ -65,6 +65,7 @@ func (c *Call) finish(status string) {
 	// A parent takes its dial down with it; a branch tells its parent.
 	c.endDial(false)
 	c.leaveBridge()
+	c.leaveConference()
 	c.cancelStep()
 	c.steps.Wait()
 	if c.media != nil {

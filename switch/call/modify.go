@@ -35,6 +35,9 @@ func (c *Call) modify(r calls.ModifyRequest) (store.Call, error) {
 		if c.media != nil {
 			c.media.SetMuted(*r.Mute)
 		}
+		if c.conf != nil {
+			c.conf.m.SetMuted(*r.Mute)
+		}
 		changed = true
 	}
 	if r.StatusCallback != "" {
@@ -71,6 +74,9 @@ func (c *Call) modify(r calls.ModifyRequest) (store.Call, error) {
 			}
 			c.fireDialAction(d)
 		}
+		// A conference participant leaves the room; the room goes on.
+		c.leaveConference()
+		c.pendingConf = nil
 		c.log.Info("redirecting", "url", redact(r.URL))
 		// Stop the current verb at once (playback stops mid-file), then fetch.
 		c.redirect(app)

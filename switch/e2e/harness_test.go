@@ -107,6 +107,7 @@ func startSwitch(t *testing.T, opts ...switchOption) *testSwitch {
 		// Every scenario must leave no call, no RTP port and no goroutine behind.
 		waitFor(t, 5*time.Second, "no live calls", func() bool { return srv.LiveCalls() == 0 })
 		waitFor(t, 2*time.Second, "no RTP ports held", func() bool { return srv.PortsInUse() == 0 })
+		waitFor(t, 2*time.Second, "no conference rooms", func() bool { return srv.Rooms() == 0 })
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		began := time.Now()

@@ -100,6 +100,9 @@ func (d *ToneDetector) Level(i int) float64 {
 	return d.levels[i] / float64(d.voiced)
 }
 
+// Len is the number of frequencies measured.
+func (d *ToneDetector) Len() int { return len(d.freqs) }
+
 // Voiced is the number of complete blocks with sound in them.
 func (d *ToneDetector) Voiced() int { return d.voiced }
 

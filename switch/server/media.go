@@ -159,6 +159,15 @@ func (m *legMedia) Play(ctx context.Context, a call.Audio, loop int) error {
 
 func (m *legMedia) SetMuted(muted bool) { m.s.SetMuted(muted) }
 
+// Session and Codec let the conference hub put this leg into a room.
+func (m *legMedia) Session() *media.Session { return m.s }
+
+func (m *legMedia) Codec() media.Codec {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.codec
+}
+
 func (m *legMedia) Bridge(other call.Media) (call.Bridge, error) {
 	o, ok := other.(*legMedia)
 	if !ok {

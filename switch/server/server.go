@@ -18,6 +18,7 @@ import (
 
 	"github.com/patchbay/patchbay/api"
 	"github.com/patchbay/patchbay/switch/call"
+	"github.com/patchbay/patchbay/switch/conference"
 	"github.com/patchbay/patchbay/switch/media"
 	"github.com/patchbay/patchbay/switch/policy"
 	"github.com/patchbay/patchbay/switch/rcmlwasm"
@@ -49,6 +50,8 @@ type Server struct {
 	wasm    *wasmhost.Host
 	rcml    *rcmlwasm.Interpreter
 	policy  *policy.Engine
+
+	conferences *conference.Hub
 
 	cancelSIP    context.CancelFunc
 	cancelOutbox context.CancelFunc
@@ -141,6 +144,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err := s.policy.LoadAll(ctx); err != nil {
 		return nil, fmt.Errorf("loading tenant plugins: %w", err)
 	}
+	s.conferences = conference.New(s.store, log.With("component", "conference"))
 	httpClient := webhook.NewHTTPClient(Version)
 	fetcher, err := webhook.NewFetcher(httpClient, webhook.WithFetchTimeout(cfg.FetchTimeout), webhook.WithFetchLogger(log.With("component", "rcml-fetch")))
 	if err != nil {
@@ -162,6 +166,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 			Store:       s.store,
 			Media:       &mediaFactory{pool: s.ports, client: httpClient, log: log.With("component", "media"), ttl: time.Minute, timeout: cfg.FetchTimeout, cache: make(map[string]cachedClip)},
 			Interpreter: s.rcml,
+			Conferences: s.conferences,
 			Fetcher:     fetcher,
 			Outbox:      s.outbox,
 			MediaIP:     mediaIP,
@@ -250,6 +255,9 @@ func (s *Server) Store() store.Store { return s.store }
 
 // LiveCalls is the number of calls in progress.
 func (s *Server) LiveCalls() int { return s.board.Live() }
+
+// Rooms is the number of running conference rooms.
+func (s *Server) Rooms() int { return s.conferences.Rooms() }
 
 // PortsInUse is the number of RTP ports held.
 func (s *Server) PortsInUse() int { return s.ports.InUse() }

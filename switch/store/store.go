@@ -112,15 +112,19 @@ type Call struct {
 	APIVersion     string
 	ConferenceSid  string
 	Muted          bool
-	DateCreated    time.Time
-	DateUpdated    time.Time
-	StartTime      time.Time // zero until started
-	EndTime        time.Time // zero until ended
-	AnswerTime     time.Time // zero until answered; Duration is EndTime-AnswerTime
-	Duration       int       // seconds; -1 while unknown
-	RingDuration   int       // seconds; -1 while unknown
-	Price          string    // e.g. "0.00"
-	PriceUnit      string    // e.g. "USD"
+	// Conference participation (spec restcomm-resources.md §4.1).
+	OnHold                 bool
+	StartConferenceOnEnter bool
+	EndConferenceOnExit    bool
+	DateCreated            time.Time
+	DateUpdated            time.Time
+	StartTime              time.Time // zero until started
+	EndTime                time.Time // zero until ended
+	AnswerTime             time.Time // zero until answered; Duration is EndTime-AnswerTime
+	Duration               int       // seconds; -1 while unknown
+	RingDuration           int       // seconds; -1 while unknown
+	Price                  string    // e.g. "0.00"
+	PriceUnit              string    // e.g. "USD"
 
 	// Application state, kept so that LCM, callbacks and reconciliation after
 	// a restart know what the call was running.
@@ -158,6 +162,36 @@ type CallSort struct {
 type Page struct {
 	Offset int
 	Limit  int
+}
+
+// Conference statuses (upstream's, upper case).
+const (
+	ConferenceInitializing     = "RUNNING_INITIALIZING"
+	ConferenceModeratorAbsent  = "RUNNING_MODERATOR_ABSENT"
+	ConferenceModeratorPresent = "RUNNING_MODERATOR_PRESENT"
+	ConferenceCompleted        = "COMPLETED"
+)
+
+// Conference is a conference detail record: one run of a named room. The
+// same name gets a new record (and sid) once the previous run completed.
+type Conference struct {
+	Sid          string // CF…
+	AccountSid   string
+	FriendlyName string // the room name given in <Conference>
+	Status       string // one of the Conference* constants
+	APIVersion   string
+	DateCreated  time.Time
+	DateUpdated  time.Time
+}
+
+// ConferenceFilter selects conferences. Status and FriendlyName use SQL
+// LIKE semantics as CallFilter; zero times do not filter.
+type ConferenceFilter struct {
+	AccountSids      []string
+	Status           string
+	FriendlyName     string
+	CreatedOnOrAfter time.Time
+	UpdatedBefore    time.Time // exclusive
 }
 
 // Notification is an RCML or fetch error (or warning) recorded for an account.
@@ -349,6 +383,12 @@ type Store interface {
 	ListCalls(ctx context.Context, f CallFilter, s CallSort, p Page) ([]Call, int, error)
 	// LiveCalls returns every call whose status is not ended.
 	LiveCalls(ctx context.Context) ([]Call, error)
+
+	// PutConference creates or replaces a conference record.
+	PutConference(ctx context.Context, c Conference) error
+	Conference(ctx context.Context, sid string) (Conference, error)
+	// ListConferences returns one page, newest first, and the total count.
+	ListConferences(ctx context.Context, f ConferenceFilter, p Page) ([]Conference, int, error)
 
 	AddNotification(ctx context.Context, n Notification) error
 	Notification(ctx context.Context, sid string) (Notification, error)

@@ -216,7 +216,7 @@ func (s *Switchboard) Create(ctx context.Context, r calls.CreateRequest) ([]stor
 		target.User = r.To
 		toUser = r.To
 	case calls.TargetClient:
-		return nil, calls.ErrClientNotRegistered
+		return s.createToClient(ctx, r)
 	default:
 		return nil, fmt.Errorf("%w: unknown target kind %q", calls.ErrBadTarget, r.ToKind)
 	}
@@ -232,6 +232,39 @@ func (s *Switchboard) Create(ctx context.Context, r calls.CreateRequest) ([]stor
 		return nil, calls.ErrShuttingDown
 	}
 	return []store.Call{rec}, nil
+}
+
+// createToClient rings every registered contact of a client, each as its
+// own call (the API answers with all of them).
+func (s *Switchboard) createToClient(ctx context.Context, r calls.CreateRequest) ([]store.Call, error) {
+	login := strings.TrimPrefix(r.To, "client:")
+	if s.clients == nil {
+		return nil, calls.ErrClientNotRegistered
+	}
+	regs, err := s.clients.Lookup(ctx, login)
+	if err != nil {
+		return nil, fmt.Errorf("switchboard: looking up client %s: %w", login, err)
+	}
+	var recs []store.Call
+	for _, reg := range regs {
+		var target sip.Uri
+		if err := sip.ParseUri(reg.Contact, &target); err != nil {
+			continue
+		}
+		c, rec, err := call.NewOutbound(&s.deps, call.OutboundParams{Req: r, Target: target, ToUser: login, Dialer: s.dialer})
+		if err != nil {
+			return recs, err
+		}
+		if !s.admit(c) {
+			c.Abort()
+			return recs, calls.ErrShuttingDown
+		}
+		recs = append(recs, rec)
+	}
+	if len(recs) == 0 {
+		return nil, calls.ErrClientNotRegistered
+	}
+	return recs, nil
 }
 
 // Modify applies a Live Call Modification (calls.Controller).

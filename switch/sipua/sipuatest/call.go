@@ -1,6 +1,8 @@
 package sipuatest
 
 import (
+	pbmedia "github.com/patchbay/patchbay/switch/media"
+
 	"context"
 	"errors"
 	"fmt"
@@ -352,6 +354,30 @@ func (c *Call) Infos() []string {
 
 // RTP returns a snapshot of the RTP received so far.
 func (c *Call) RTP() RTPStats { return c.rtp.snapshot() }
+
+// Listen starts measuring the given tone frequencies (Hz) in the audio
+// received from now on, forgetting what an earlier Listen measured.
+func (c *Call) Listen(freqs ...float64) {
+	c.rtp.mu.Lock()
+	c.rtp.det = pbmedia.NewToneDetector(freqs...)
+	c.rtp.mu.Unlock()
+}
+
+// Heard returns, for each frequency given to Listen, its average share of
+// the voiced audio received since (0..1), and how many 40 ms blocks were
+// voiced.
+func (c *Call) Heard() (levels []float64, voiced int) {
+	c.rtp.mu.Lock()
+	defer c.rtp.mu.Unlock()
+	d := c.rtp.det
+	if d == nil {
+		return nil, 0
+	}
+	for i := 0; i < d.Len(); i++ {
+		levels = append(levels, d.Level(i))
+	}
+	return levels, d.Voiced()
+}
 
 // WaitRTP waits until at least n packets of payload type pt arrived.
 func (c *Call) WaitRTP(ctx context.Context, pt uint8, n int) error {

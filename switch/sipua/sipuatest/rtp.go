@@ -1,6 +1,8 @@
 package sipuatest
 
 import (
+	pbmedia "github.com/patchbay/patchbay/switch/media"
+
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -50,6 +52,9 @@ func (s RTPStats) PT(pt uint8) PTStats { return s.ByPT[pt] }
 // rtpSession owns one call's RTP socket: a reader goroutine counts what
 // arrives, senders write to the remote address taken from the SDP.
 type rtpSession struct {
+	// det, when set, measures tones in the G.711 audio received.
+	det *pbmedia.ToneDetector
+
 	conn    *net.UDPConn
 	log     *slog.Logger
 	changed func() // wakes the call's waiters; called without mu held
@@ -143,6 +148,14 @@ func (s *rtpSession) record(p *rtp.Packet, at time.Time) {
 	} else if d := p.SequenceNumber - last; d != 0 && d < 0x8000 {
 		st.SeqGaps += int(d) - 1
 		s.lastSeq[p.SSRC] = p.SequenceNumber
+	}
+	if s.det != nil {
+		switch p.PayloadType {
+		case 0:
+			s.det.WriteG711(pbmedia.PCMU, p.Payload)
+		case 8:
+			s.det.WriteG711(pbmedia.PCMA, p.Payload)
+		}
 	}
 	if int(p.PayloadType) == s.recvPT && len(p.Payload) >= 4 && p.Payload[1]&0x80 != 0 {
 		key := uint64(p.SSRC)<<32 | uint64(p.Timestamp)
