@@ -3,6 +3,7 @@ package call
 import (
 	"sync/atomic"
 
+	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/switch/sdp"
 	"github.com/patchbay/patchbay/switch/sid"
 	"github.com/patchbay/patchbay/switch/sipua"
@@ -16,6 +17,13 @@ type InboundParams struct {
 	// Negotiated is the outcome of the caller's offer (already checked: a
 	// call with no common codec never gets here).
 	Negotiated sdp.Negotiated
+	// App overrides the number's application (a client's own app); Plan,
+	// when set, is run instead of fetching any document (an implicit
+	// <Dial><Client>, as upstream runs for calls to clients).
+	App  *App
+	Plan *rcml.Plan
+	// AccountSid overrides the number's owner as the owner of the call.
+	AccountSid string
 }
 
 // NewInbound takes over an inbound leg; the call rings once Start runs it.
@@ -55,6 +63,13 @@ func NewInbound(d *Deps, p InboundParams) *Call {
 		URL: rec.URL, Method: rec.Method, FallbackURL: rec.FallbackURL, FallbackMethod: rec.FallbackMethod,
 		StatusCallback: p.Number.StatusCallback, StatusCallbackMethod: methodOr(p.Number.StatusCallbackMethod),
 	}
+	if p.App != nil {
+		app = *p.App
+		rec.URL, rec.Method, rec.FallbackURL, rec.FallbackMethod = app.URL, app.Method, app.FallbackURL, app.FallbackMethod
+	}
+	if p.AccountSid != "" {
+		rec.AccountSid = p.AccountSid
+	}
 	c := newCall(d, rec, app)
 	c.in = leg
 	c.negotiated = p.Negotiated
@@ -70,6 +85,11 @@ func NewInbound(d *Deps, p InboundParams) *Call {
 		}
 		c.appStatusCallback()
 		c.in.Ringing(180, c.sipCallSidHeader())
+		if p.Plan != nil {
+			c.plan, c.pc = p.Plan, 0
+			c.next()
+			return
+		}
 		c.fetch(c.app.URL, c.app.Method, c.app.FallbackURL, c.app.FallbackMethod)
 	}
 	return c

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/patchbay/patchbay/api"
 	"github.com/patchbay/patchbay/switch/call"
 	"github.com/patchbay/patchbay/switch/conference"
@@ -194,7 +196,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		}
 	}()
 
-	s.stack, err = sipua.New(sipua.Config{ListenAddr: cfg.SIPAddr, AdvertiseHost: cfg.advertiseHost(), UserAgent: "Patchbay/" + Version, Logger: log.With("component", "sip"), Register: reg.HandleRegister}, s.board)
+	s.stack, err = sipua.New(sipua.Config{ListenAddr: cfg.SIPAddr, AdvertiseHost: cfg.advertiseHost(), UserAgent: "Patchbay/" + Version, Logger: log.With("component", "sip"), Register: reg.HandleRegister,
+		Authenticate: func(req *sip.Request, tx sip.ServerTransaction) (any, bool) { return reg.AuthenticateInvite(req, tx) }}, s.board)
 	if err != nil {
 		return nil, err
 	}

@@ -25,6 +25,8 @@ type InboundLeg struct {
 	Headers map[string]string
 	// SDP is the offer in the INVITE body (may be empty).
 	SDP []byte
+	// Caller is what Config.Authenticate said of the caller (nil without it).
+	Caller any
 
 	stack *Stack
 	dlg   *sipgo.DialogServerSession

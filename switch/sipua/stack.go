@@ -46,6 +46,10 @@ type Config struct {
 	// AdvertiseHost is the host put in Contact and From headers; default the
 	// listen host. It must be set when listening on an unspecified address.
 	AdvertiseHost string
+	// Authenticate, if set, runs first on every new INVITE: it may answer
+	// it (a 407 challenge) and return false, or return who the caller is
+	// (kept in InboundLeg.Caller).
+	Authenticate func(req *sip.Request, tx sip.ServerTransaction) (caller any, ok bool)
 	// Register handles REGISTER requests (the registrar); nil answers 405.
 	Register func(req *sip.Request, tx sip.ServerTransaction)
 }
@@ -317,12 +321,21 @@ func (s *Stack) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(req, tx, 400, "Bad Request", sip.NewHeader("Warning", `399 patchbay "missing From, To, Call-ID, CSeq or Contact"`))
 		return
 	}
+	var caller any
+	if s.cfg.Authenticate != nil {
+		c, ok := s.cfg.Authenticate(req, tx)
+		if !ok {
+			return // answered: challenged or refused
+		}
+		caller = c
+	}
 	dlg, err := s.dialogUA.ReadInvite(req, tx)
 	if err != nil {
 		s.respond(req, tx, 400, "Bad Request")
 		return
 	}
 	leg := newInboundLeg(s, req, dlg)
+	leg.Caller = caller
 	s.inbound.Store(dlg.ID, leg)
 	defer s.inbound.Delete(dlg.ID)
 	s.handler.HandleInvite(leg)

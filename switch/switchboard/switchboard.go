@@ -17,6 +17,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/switch/call"
 	"github.com/patchbay/patchbay/switch/calls"
 	"github.com/patchbay/patchbay/switch/policy"
@@ -140,25 +141,20 @@ func (s *Switchboard) HandleInvite(leg *sipua.InboundLeg) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	num, err := s.deps.Store.MatchPhoneNumber(ctx, leg.RequestUser)
-	if err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			log.Error("number lookup failed", "err", err)
-			leg.Reject(500, "Server Internal Error")
-			return
-		}
-		log.Info("INVITE to an unknown number")
-		leg.Reject(404, "Not Found")
+	params, code, reason := s.route(ctx, leg)
+	if code != 0 {
+		log.Info("INVITE refused", "code", code, "reason", reason)
+		leg.Reject(code, reason)
 		return
 	}
-	acct, err := s.deps.Store.Account(ctx, num.AccountSid)
+	acct, err := s.deps.Store.Account(ctx, params.AccountSid)
 	if err != nil {
-		log.Error("account lookup failed", "account_sid", num.AccountSid, "err", err)
+		log.Error("account lookup failed", "account_sid", params.AccountSid, "err", err)
 		leg.Reject(500, "Server Internal Error")
 		return
 	}
 	if acct.Status != store.AccountActive {
-		log.Info("INVITE to a number of an inactive account", "account_sid", num.AccountSid)
+		log.Info("INVITE for an inactive account", "account_sid", params.AccountSid)
 		leg.Reject(403, "Account is not ACTIVE")
 		return
 	}
@@ -180,12 +176,65 @@ func (s *Switchboard) HandleInvite(leg *sipua.InboundLeg) {
 		leg.Reject(488, "Not Acceptable Here", sip.NewHeader("Warning", `304 patchbay "no common codec: PCMU or PCMA required"`))
 		return
 	}
-	c := call.NewInbound(&s.deps, call.InboundParams{Leg: leg, Number: num, Negotiated: n})
+	params.Leg, params.Negotiated = leg, n
+	c := call.NewInbound(&s.deps, params)
 	if !s.admit(c) {
 		leg.Reject(503, "Service Unavailable")
 		return
 	}
-	log.Info("inbound call", "call_sid", c.Sid(), "account_sid", num.AccountSid)
+	log.Info("inbound call", "call_sid", c.Sid(), "account_sid", params.AccountSid)
+}
+
+// route decides what an inbound INVITE runs (restcomm-resources.md §3.5,
+// §3.6), or the final response refusing it. An authenticated client runs
+// its own application; a call to a client rings it (an implicit
+// <Dial><Client>, through our media so LCM works); a call to a number runs
+// the number's application; a client may also reach the outbound proxy.
+// Callers that are not clients reach only this switch's numbers and clients.
+func (s *Switchboard) route(ctx context.Context, leg *sipua.InboundLeg) (call.InboundParams, int, string) {
+	caller, isClient := leg.Caller.(store.Client)
+	isClient = isClient && caller.Sid != ""
+	dialed := leg.RequestUser
+	var p call.InboundParams
+	if isClient && caller.VoiceURL != "" {
+		p.AccountSid = caller.AccountSid
+		p.App = &call.App{URL: caller.VoiceURL, Method: caller.VoiceMethod, FallbackURL: caller.VoiceFallbackURL, FallbackMethod: caller.VoiceFallbackMethod}
+		return p, 0, ""
+	}
+	if callee, err := s.deps.Store.ClientByLogin(ctx, dialed); err == nil && callee.Status == store.ClientEnabled {
+		p.AccountSid = callee.AccountSid
+		if isClient {
+			p.AccountSid = caller.AccountSid
+		}
+		p.Plan = implicitDial(rcml.Target{Kind: rcml.TargetClient, To: dialed, Headers: leg.Headers})
+		return p, 0, ""
+	}
+	num, err := s.deps.Store.MatchPhoneNumber(ctx, dialed)
+	switch {
+	case err == nil:
+		p.Number, p.AccountSid = num, num.AccountSid
+		if isClient {
+			p.AccountSid = caller.AccountSid // the client's account owns the call (issue #1939)
+		}
+		return p, 0, ""
+	case !errors.Is(err, store.ErrNotFound):
+		s.log.Error("number lookup failed", "dialed", dialed, "err", err)
+		return p, 500, "Server Internal Error"
+	}
+	if isClient && s.proxy != nil {
+		p.AccountSid = caller.AccountSid
+		p.Plan = implicitDial(rcml.Target{Kind: rcml.TargetNumber, To: dialed, Headers: leg.Headers})
+		return p, 0, ""
+	}
+	return p, 404, "Not Found"
+}
+
+// implicitDial is the one-verb document upstream runs for calls to clients.
+func implicitDial(t rcml.Target) *rcml.Plan {
+	t.Method, t.StatusCallbackMethod = rcml.MethodPOST, rcml.MethodPOST
+	return &rcml.Plan{Verbs: []rcml.Verb{{Kind: rcml.KindDial, Dial: &rcml.Dial{
+		Mode: rcml.DialModeFork, Method: rcml.MethodPOST, Timeout: 30, TimeLimit: 14400, Targets: []rcml.Target{t},
+	}}}}
 }
 
 // Create places an outbound call (calls.Controller).
