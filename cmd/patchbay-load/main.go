@@ -48,15 +48,17 @@ func main() {
 	live := flag.Int("live", 200, "live calls held during the LCM latency phase")
 	scenario := flag.String("scenario", "switch/e2e/testdata/uac_load.xml", "sipp UAC scenario that waits for the switch's BYE")
 	skipCPS := flag.Bool("skip-cps", false, "skip the call-rate phase")
+	bridged := flag.Int("bridged", 0, "bridged calls (caller ↔ switch ↔ callee, audio both ways) in the media phase; 0 skips it")
+	talk := flag.Duration("talk", 10*time.Second, "how long each bridged party sends audio")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	if err := run(log, *rate, *duration, *live, *scenario, *skipCPS); err != nil {
+	if err := run(log, *rate, *duration, *live, *scenario, *skipCPS, *bridged, *talk); err != nil {
 		fmt.Fprintln(os.Stderr, "patchbay-load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, rate int, duration time.Duration, live int, scenario string, skipCPS bool) error {
+func run(log *slog.Logger, rate int, duration time.Duration, live int, scenario string, skipCPS bool, bridged int, talk time.Duration) error {
 	dir, err := os.MkdirTemp("", "patchbay-load-")
 	if err != nil {
 		return err
@@ -96,7 +98,96 @@ func run(log *slog.Logger, rate int, duration time.Duration, live int, scenario 
 		}
 		waitIdle(srv, 30*time.Second)
 	}
-	return lcmLatency(api, app, srv, cfg.SIPAddr, live)
+	if live > 0 {
+		if err := lcmLatency(api, app, srv, cfg.SIPAddr, live); err != nil {
+			return err
+		}
+	}
+	if bridged > 0 {
+		return bridgedMedia(api, app, srv, cfg.SIPAddr, bridged, talk)
+	}
+	return nil
+}
+
+// bridgedMedia holds n bridged calls, each party sending 20 ms G.711 for
+// talk, and reports packet loss through the switch and its CPU and memory.
+func bridgedMedia(api *client, app *app, srv *server.Server, sipAddr string, n int, talk time.Duration) error {
+	callee, err := sipuatest.New()
+	if err != nil {
+		return err
+	}
+	defer callee.Close()
+	callee.Answer(sipuatest.AnswerAfter(0))
+	caller, err := sipuatest.New()
+	if err != nil {
+		return err
+	}
+	defer caller.Close()
+	app.bridgeTo = "sip:callee@" + callee.Addr()
+	if code, body := api.post("/IncomingPhoneNumbers.json", url.Values{"PhoneNumber": {"3000"}, "VoiceUrl": {app.url + "/bridge"}}); code != 200 {
+		return fmt.Errorf("provisioning 3000: %d %s", code, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	type pair struct{ a, b *sipuatest.Call }
+	pairs := make([]pair, 0, n)
+	for i := 0; i < n; i++ {
+		a, err := caller.Invite(ctx, "sip:3000@"+sipAddr, sipuatest.InviteOptions{})
+		if err != nil || a.FinalCode() != 200 {
+			return fmt.Errorf("bridged call %d: %v", i, err)
+		}
+		b, err := callee.WaitIncoming(ctx)
+		if err != nil {
+			return err
+		}
+		if err := b.WaitAck(ctx); err != nil {
+			return err
+		}
+		pairs = append(pairs, pair{a, b})
+	}
+	time.Sleep(500 * time.Millisecond)
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	var ru0, ru1 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru0)
+	before := make([][2]int, len(pairs))
+	for i, p := range pairs {
+		before[i] = [2]int{p.a.RTP().Packets, p.b.RTP().Packets}
+	}
+	began := time.Now()
+	var wg sync.WaitGroup
+	for _, p := range pairs {
+		for _, c := range []*sipuatest.Call{p.a, p.b} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = c.SendTone(ctx, 1000, talk)
+			}()
+		}
+	}
+	wg.Wait()
+	wall := time.Since(began)
+	time.Sleep(300 * time.Millisecond)
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru1)
+	runtime.ReadMemStats(&ms1)
+	sent := 2 * len(pairs) * int(talk/(20*time.Millisecond))
+	got := 0
+	for i, p := range pairs {
+		got += p.a.RTP().Packets - before[i][0] + p.b.RTP().Packets - before[i][1]
+	}
+	loss := 100 * float64(sent-got) / float64(sent)
+	cpu := cpuSeconds(ru1) - cpuSeconds(ru0)
+	fmt.Printf("\n## Bridged media: %d calls (caller -> switch -> callee), 20 ms PCMU both ways for %v\n", n, talk)
+	fmt.Printf("packets sent by the parties: %d, received through the switch: %d, loss %.3f%%\n", sent, got, loss)
+	fmt.Printf("process CPU (switch and all peers): %.1f s in %.1f s wall = %.0f%% of one core, %.1f ms CPU per call-second\n",
+		cpu, wall.Seconds(), 100*cpu/wall.Seconds(), 1000*cpu/wall.Seconds()/float64(n))
+	fmt.Printf("Go heap in use: %.1f MiB (%.1f KiB per bridged call incl. peers), RTP ports held by the switch: %d\n",
+		float64(ms1.HeapInuse)/(1<<20), float64(ms1.HeapInuse)/1024/float64(n), srv.PortsInUse())
+	for _, p := range pairs {
+		_ = p.a.Bye(ctx)
+	}
+	waitIdle(srv, 20*time.Second)
+	return nil
 }
 
 // callRate runs sipp at a fixed rate and reports what it achieved.
@@ -269,6 +360,8 @@ type app struct {
 
 	mu      sync.Mutex
 	waiters map[string]chan time.Time
+	// bridgeTo is the callee of /bridge, set before it is used.
+	bridgeTo string
 }
 
 func newApp() (*app, error) {
@@ -287,6 +380,10 @@ func newApp() (*app, error) {
 	}
 	mux.HandleFunc("/play1s", rcml(`<Response><Play>`+a.url+`/1s.wav</Play><Hangup/></Response>`))
 	mux.HandleFunc("/hold", rcml(`<Response><Play loop="0">`+a.url+`/long.wav</Play></Response>`))
+	mux.HandleFunc("/bridge", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/xml")
+		io.WriteString(w, `<Response><Dial><Sip>`+a.bridgeTo+`</Sip></Dial></Response>`)
+	})
 	mux.HandleFunc("/redirected", func(w http.ResponseWriter, r *http.Request) {
 		at := time.Now()
 		_ = r.ParseForm()
