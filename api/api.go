@@ -195,6 +195,13 @@ func (s *Server) routes() {
 	r.Post("/:account/Plugins/:plugin", s.withAccount(s.uploadPlugin))
 	r.Delete("/:account/Plugins/:plugin", s.withAccount(s.deletePlugin))
 
+	// Conferences are read-only; Fiber answers 405 for the other methods.
+	r.Get("/:account/Conferences", s.withAccount(s.listConferences))
+	r.Get("/:account/Conferences/:conference", s.withAccount(s.getConference))
+	r.Get("/:account/Conferences/:conference/Participants", s.withAccount(s.listParticipants))
+	r.Get("/:account/Conferences/:conference/Participants/:call", s.withAccount(s.getParticipant))
+	r.Post("/:account/Conferences/:conference/Participants/:call", s.withAccount(s.modifyParticipant))
+
 	r.Get("/:account/Notifications", s.withAccount(s.listNotifications))
 	r.Get("/:account/Notifications/:notification", s.withAccount(s.getNotification))
 }
