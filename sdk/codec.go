@@ -35,6 +35,8 @@ func AppendRedirectInput(dst []byte, in RedirectInput) []byte {
 	dst = appendString(dst, in.Request.RequesterSid)
 	dst = append(dst, `},"config":`...)
 	dst = appendString(dst, in.Config)
+	dst = append(dst, `,"now":`...)
+	dst = appendString(dst, in.Now)
 	return append(dst, '}')
 }
 
@@ -48,6 +50,8 @@ func AppendHangupInput(dst []byte, in HangupInput) []byte {
 	dst = appendString(dst, in.Request.RequesterSid)
 	dst = append(dst, `},"config":`...)
 	dst = appendString(dst, in.Config)
+	dst = append(dst, `,"now":`...)
+	dst = appendString(dst, in.Now)
 	return append(dst, '}')
 }
 
@@ -267,6 +271,8 @@ func (d *decoder) redirectInput(in *RedirectInput) error {
 			err = d.redirectRequest(&in.Request)
 		case "config":
 			err = d.str(&in.Config)
+		case "now":
+			err = d.str(&in.Now)
 		default:
 			err = d.skip()
 		}
@@ -324,6 +330,8 @@ func (d *decoder) hangupInput(in *HangupInput) error {
 			err = d.hangupRequest(&in.Request)
 		case "config":
 			err = d.str(&in.Config)
+		case "now":
+			err = d.str(&in.Now)
 		default:
 			err = d.skip()
 		}

@@ -16,6 +16,7 @@ func sampleRedirect() RedirectInput {
 		Request: RedirectRequest{URL: "http://app/b", Method: "POST", FallbackURL: "http://app/f",
 			MoveConnectedCallLeg: true, RequesterSid: "AC0"},
 		Config: "{\"allow\":[\"app\"]}\n\ttab\\ é 😀 \x01",
+		Now:    "2026-11-25T20:00:00Z",
 	}
 }
 
@@ -39,21 +40,45 @@ func TestInputsRoundTripAndMatchEncodingJSON(t *testing.T) {
 		t.Fatalf("decoding encoding/json's output: %+v, %v", fromStd, err)
 	}
 
-	h := HangupInput{Call: in.Call, Request: HangupRequest{Status: "completed", RequesterSid: "AC0"}, Config: "x"}
-	var hb HangupInput
-	if err := DecodeHangupInput(AppendHangupInput(nil, h), &hb); err != nil || hb != h {
-		t.Fatalf("hangup round trip: %+v, %v", hb, err)
+	h := HangupInput{Call: in.Call, Request: HangupRequest{Status: "completed", RequesterSid: "AC0"}, Config: "x",
+		Now: "2026-11-25T20:00:00Z"}
+	hb := AppendHangupInput(nil, h)
+	var ho, hs HangupInput
+	if err := DecodeHangupInput(hb, &ho); err != nil || ho != h {
+		t.Fatalf("hangup round trip: %+v, %v", ho, err)
+	}
+	if err := json.Unmarshal(hb, &hs); err != nil || hs != h {
+		t.Fatalf("encoding/json reads our hangup encoding %s as %+v, %v", hb, hs, err)
+	}
+	std, _ = json.Marshal(h)
+	var hFromStd HangupInput
+	if err := DecodeHangupInput(std, &hFromStd); err != nil || hFromStd != h {
+		t.Fatalf("decoding encoding/json's hangup output: %+v, %v", hFromStd, err)
+	}
+}
+
+// TestNowIsOptional: an input without "now" (from a host older than the
+// field) decodes with Now empty. The other side, an older guest reading an
+// input with "now", is TestDecodeSkipsUnknownFieldsAndAcceptsEscapes.
+func TestNowIsOptional(t *testing.T) {
+	var in RedirectInput
+	if err := DecodeRedirectInput([]byte(`{"call":{"sid":"CA1"},"request":{"url":"http://x"},"config":"c"}`), &in); err != nil || in.Now != "" || in.Config != "c" {
+		t.Fatalf("redirect input without now: %+v, %v", in, err)
+	}
+	var h HangupInput
+	if err := DecodeHangupInput([]byte(`{"request":{"status":"completed"},"config":"c"}`), &h); err != nil || h.Now != "" || h.Request.Status != "completed" {
+		t.Fatalf("hangup input without now: %+v, %v", h, err)
 	}
 }
 
 func TestDecodeSkipsUnknownFieldsAndAcceptsEscapes(t *testing.T) {
 	doc := ` { "future": {"a": [1, -2.5e3, true, null, {"b": "c"}]}, "config" : "a\u00e9\ud83d\ude00\n\/",
-		"call": {"sid": "CA1", "extra": 12}, "request": {"url": "http://x", "move_connected_call_leg": true} } `
+		"call": {"sid": "CA1", "extra": 12}, "now": "2026-11-25T20:00:00Z", "request": {"url": "http://x", "move_connected_call_leg": true} } `
 	var in RedirectInput
 	if err := DecodeRedirectInput([]byte(doc), &in); err != nil {
 		t.Fatal(err)
 	}
-	if in.Config != "aé😀\n/" || in.Call.Sid != "CA1" || in.Request.URL != "http://x" || !in.Request.MoveConnectedCallLeg {
+	if in.Config != "aé😀\n/" || in.Now != "2026-11-25T20:00:00Z" || in.Call.Sid != "CA1" || in.Request.URL != "http://x" || !in.Request.MoveConnectedCallLeg {
 		t.Fatalf("decoded %+v", in)
 	}
 }
@@ -132,7 +157,7 @@ func FuzzCodec(f *testing.F) {
 	f.Add("CA1", "http://a/b", "cfg", []byte(`{"config":"x"}`))
 	f.Add("\x00\"\\", "é😀", "\xff\xfe", []byte(`{"call":{"sid":"\ud83d\ude00"}}`))
 	f.Fuzz(func(t *testing.T, sid, url, config string, raw []byte) {
-		in := RedirectInput{Call: Call{Sid: sid, URL: url}, Request: RedirectRequest{URL: url}, Config: config}
+		in := RedirectInput{Call: Call{Sid: sid, URL: url}, Request: RedirectRequest{URL: url}, Config: config, Now: sid}
 		b := AppendRedirectInput(nil, in)
 		var std, ours RedirectInput
 		if err := json.Unmarshal(b, &std); err != nil {

@@ -35,6 +35,11 @@ type RedirectInput struct {
 	Request RedirectRequest `json:"request"`
 	// Config is the opaque string the tenant stored with the plugin.
 	Config string `json:"config"`
+	// Now is the switch's time of the request, RFC 3339 in UTC to the
+	// second ("2026-11-25T20:00:00Z"). A guest's own clock is a fake (see
+	// README.md, "Sandbox"), so this is the only real time a plugin sees.
+	// Empty when the host does not send it (a host older than the field).
+	Now string `json:"now"`
 }
 
 // HangupRequest is the hangup being asked for (the LCM Status parameter).
@@ -48,6 +53,8 @@ type HangupInput struct {
 	Call    Call          `json:"call"`
 	Request HangupRequest `json:"request"`
 	Config  string        `json:"config"`
+	// Now is the switch's time of the request, as in RedirectInput.
+	Now string `json:"now"`
 }
 
 // Verdict is a hook's answer.
