@@ -65,6 +65,7 @@ var errBadDecision = errors.New("bad output")
 // cannot be had: never for a plugin's failure, which its fail mode decides.
 func (e *Engine) Redirect(ctx context.Context, chain []string, call store.Call, req RedirectRequest) (Outcome, error) {
 	out := Outcome{Verdict: store.VerdictAllow, URL: req.URL, Method: req.Method}
+	now := e.inputTime()
 	err := e.run(ctx, chain, call, sdk.HookRedirect, &out, func(config string) []byte {
 		return sdk.AppendRedirectInput(nil, sdk.RedirectInput{
 			Call: sdkCall(call, req.ConnectedCallSid),
@@ -73,6 +74,7 @@ func (e *Engine) Redirect(ctx context.Context, chain []string, call store.Call, 
 				MoveConnectedCallLeg: req.MoveConnectedCallLeg, RequesterSid: req.RequesterSid,
 			},
 			Config: config,
+			Now:    now,
 		})
 	})
 	return out, err
@@ -82,14 +84,23 @@ func (e *Engine) Redirect(ctx context.Context, chain []string, call store.Call, 
 // ends the chain.
 func (e *Engine) Hangup(ctx context.Context, chain []string, call store.Call, req HangupRequest) (Outcome, error) {
 	out := Outcome{Verdict: store.VerdictAllow}
+	now := e.inputTime()
 	err := e.run(ctx, chain, call, sdk.HookHangup, &out, func(config string) []byte {
 		return sdk.AppendHangupInput(nil, sdk.HangupInput{
 			Call:    sdkCall(call, req.ConnectedCallSid),
 			Request: sdk.HangupRequest{Status: req.Status, RequesterSid: req.RequesterSid},
 			Config:  config,
+			Now:     now,
 		})
 	})
 	return out, err
+}
+
+// inputTime is the "now" of a request's inputs, in the ABI's form. It is
+// read once per request, so every plugin of the chain judges the same
+// instant.
+func (e *Engine) inputTime() string {
+	return e.cfg.Now().UTC().Format(time.RFC3339)
 }
 
 func sdkCall(c store.Call, connected string) sdk.Call {

@@ -22,7 +22,9 @@
 // orders its plugins by naming them). A deny is final: later plugins do not
 // run. A rewrite changes the request that later plugins see. A plugin never
 // sees a call of an account outside its own subtree, and its input holds
-// only that call, the request and its own Config.
+// only that call, the request, its own Config and the time of the request
+// (Config.Now, the same for every plugin of the chain: the sandbox's own
+// clock is a fake).
 //
 // # Failures
 //

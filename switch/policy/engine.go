@@ -75,7 +75,8 @@ type Config struct {
 	DefaultMemoryMB, MaxMemoryMB int
 	// MaxModuleBytes bounds an upload. 16 MiB.
 	MaxModuleBytes int64
-	// Now stamps plugin and decision records. Default time.Now.
+	// Now stamps plugin and decision records, and is the time plugins get
+	// in their input ("now"). Default time.Now.
 	Now func() time.Time
 }
 

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -83,15 +84,45 @@ func TestInputHoldsTheCallAndTheRequestOnly(t *testing.T) {
 		MoveConnectedCallLeg: true, RequesterSid: e.reseller.Sid, ConnectedCallSid: "CAleg",
 	})
 	want := strings.Join([]string{c.Sid, e.tenant.Sid, "alice", "+15551230000", "inbound", "in-progress", "https://app.example/current", "CAleg",
-		"https://app.example/next", "GET", "https://app.example/fb", "true", e.reseller.Sid}, "|")
+		"https://app.example/next", "GET", "https://app.example/fb", "true", e.reseller.Sid, "2026-03-01T12:00:00Z"}, "|")
 	if out.Reason != want {
 		t.Fatalf("redirect input seen by the plugin:\n%s\nwant\n%s", out.Reason, want)
 	}
 	out, err := e.eng.Hangup(t.Context(), nil, c, policy.HangupRequest{Status: store.StatusCanceled, RequesterSid: e.tenant.Sid})
 	want = strings.Join([]string{c.Sid, e.tenant.Sid, "alice", "+15551230000", "inbound", "in-progress", "https://app.example/current", "",
-		"canceled", e.tenant.Sid}, "|")
+		"canceled", e.tenant.Sid, "2026-03-01T12:00:00Z"}, "|")
 	if err != nil || out.Reason != want {
 		t.Fatalf("hangup input seen by the plugin: %q, %v\nwant %q", out.Reason, err, want)
+	}
+}
+
+// TestInputTimeIsConfigNow: plugins get the engine's time source as "now",
+// in UTC to the second, read once per request so the whole chain sees the
+// same instant (the clock below moves a second per reading).
+func TestInputTimeIsConfigNow(t *testing.T) {
+	start := time.Date(2026, 11, 25, 15, 0, 0, 123456789, time.FixedZone("EST", -5*3600))
+	var readings atomic.Int64
+	e := newEnv(t, policy.Config{Now: func() time.Time {
+		return start.Add(time.Duration(readings.Add(1)-1) * time.Second)
+	}})
+	wasm := guest(t, "1")
+	e.install(e.reseller, "stamp", wasm, policy.InstallOptions{Hooks: []string{"redirect"}, Config: "stamp:https://app.example/next"})
+	e.install(e.tenant, "echo", wasm, policy.InstallOptions{Config: "echo"})
+
+	readings.Store(0)
+	out := e.redirect(call(e.tenant), redirectTo("https://app.example/asked"))
+	fields := strings.Split(out.Reason, "|")
+	if len(fields) != 14 {
+		t.Fatalf("echo reason %q", out.Reason)
+	}
+	if url, now := fields[8], fields[13]; url != "https://app.example/next?now=2026-11-25T20:00:00Z" || now != "2026-11-25T20:00:00Z" {
+		t.Fatalf("redirect: the first plugin saw now in %q, the second %q; want both 2026-11-25T20:00:00Z", url, now)
+	}
+
+	readings.Store(10)
+	out = e.hangup(call(e.tenant))
+	if now := out.Reason[strings.LastIndexByte(out.Reason, '|')+1:]; now != "2026-11-25T20:00:10Z" {
+		t.Fatalf("hangup: now %q in %q, want 2026-11-25T20:00:10Z", now, out.Reason)
 	}
 }
 

@@ -118,7 +118,9 @@ func newEnv(t *testing.T, cfg policy.Config) *env {
 	}
 	cfg.Host, cfg.Store = host, st
 	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
-	cfg.Now = func() time.Time { return testNow }
+	if cfg.Now == nil {
+		cfg.Now = func() time.Time { return testNow }
+	}
 	eng, err := policy.New(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,8 @@
 //
 //	allow | deny:<reason> | rewrite:<url>[ <method>] | loop | panic | bomb |
 //	bogus (a decision that fails validation) | echo (deny with the input as
-//	the reason) | version (deny with the build's version as the reason)
+//	the reason) | version (deny with the build's version as the reason) |
+//	stamp:<url> (rewrite to <url>?now=<the input's now>)
 //
 // The hangup hook understands the same words (a rewrite is invalid there).
 package main
@@ -25,7 +26,7 @@ var sink int
 
 var hoard [][]byte
 
-func decide(config string, echo func() string) sdk.Decision {
+func decide(config, now string, echo func() string) sdk.Decision {
 	op, arg, _ := strings.Cut(config, ":")
 	switch op {
 	case "allow", "":
@@ -53,22 +54,24 @@ func decide(config string, echo func() string) sdk.Decision {
 		return sdk.Deny(echo())
 	case "version":
 		return sdk.Deny(version)
+	case "stamp":
+		return sdk.Rewrite(arg+"?now="+now, "")
 	}
 	return sdk.Deny("unknown config " + strconv.Quote(config))
 }
 
 var _ = sdk.HandleRedirect(func(in sdk.RedirectInput) sdk.Decision {
-	return decide(in.Config, func() string {
+	return decide(in.Config, in.Now, func() string {
 		c, r := in.Call, in.Request
 		return strings.Join([]string{c.Sid, c.AccountSid, c.From, c.To, c.Direction, c.Status, c.URL, c.ConnectedCallSid,
-			r.URL, r.Method, r.FallbackURL, strconv.FormatBool(r.MoveConnectedCallLeg), r.RequesterSid}, "|")
+			r.URL, r.Method, r.FallbackURL, strconv.FormatBool(r.MoveConnectedCallLeg), r.RequesterSid, in.Now}, "|")
 	})
 })
 
 var _ = sdk.HandleHangup(func(in sdk.HangupInput) sdk.Decision {
-	return decide(in.Config, func() string {
+	return decide(in.Config, in.Now, func() string {
 		c, r := in.Call, in.Request
 		return strings.Join([]string{c.Sid, c.AccountSid, c.From, c.To, c.Direction, c.Status, c.URL, c.ConnectedCallSid,
-			r.Status, r.RequesterSid}, "|")
+			r.Status, r.RequesterSid, in.Now}, "|")
 	})
 })
