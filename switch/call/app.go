@@ -147,6 +147,10 @@ func (c *Call) next() {
 		return
 	}
 	if c.plan == nil || c.pc >= len(c.plan.Verbs) {
+		if c.screening && c.parent != nil {
+			c.screeningDone() // screened normally: bridge it
+			return
+		}
 		// End of document hangs up; an inbound call never answered (no verb
 		// answered it) gets SIP 500, as upstream (spec §5.1).
 		c.hangup(store.StatusCompleted, "end of document")
@@ -178,6 +182,11 @@ func (c *Call) next() {
 	case rcml.KindRedirect:
 		c.fetch(v.Redirect.URL, v.Redirect.Method, "", "")
 	case rcml.KindDial:
+		if c.screening {
+			c.notify(codeVerbNotSupport, 0, "a screening document must not <Dial>; hanging up the branch", c.rec.URL, "")
+			c.hangup(store.StatusCompleted, "Dial in a screening document")
+			return
+		}
 		c.dial(v.Dial)
 	case rcml.KindSay, rcml.KindGather, rcml.KindRecord:
 		c.notify(codeVerbNotSupport, 0, fmt.Sprintf("<%s> is not supported by this switch yet; ending the call", v.Kind), c.rec.URL, "")

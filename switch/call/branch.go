@@ -42,6 +42,9 @@ type BranchParams struct {
 	// ParentAccountSid owns the child leg too.
 	ParentAccountSid string
 	Out              OutboundParams
+	// ScreenURL (the noun's url) is RCML run on the answered leg before it
+	// is bridged; ScreenMethod fetches it.
+	ScreenURL, ScreenMethod string
 }
 
 // NewBranch creates a <Dial> child leg: an outbound-dial call whose events
@@ -56,6 +59,7 @@ func NewBranch(d *Deps, p BranchParams) (*Call, store.Call, error) {
 	c.rec.ParentCallSid = p.Parent.Sid()
 	c.rec.AccountSid = p.ParentAccountSid
 	c.app = App{} // a branch runs no application of its own until LCM gives it one
+	c.screenURL, c.screenMethod = p.ScreenURL, p.ScreenMethod
 	return c, c.rec, nil
 }
 
@@ -106,10 +110,26 @@ func (c *Call) modifyBranch(r calls.ModifyRequest) {
 	c.leaveBridge()
 	c.toParent(branchLeft{sid: c.sid, move: r.MoveConnectedCallLeg && c.answered, app: c.app})
 	c.parent = nil
+	c.screening = false
 }
 
-// branchAnswered tells the parent this leg answered; the parent bridges it
-// (or hangs it up if another branch won).
+// onBranchAnswered runs the noun's screening document first, if any;
+// otherwise (or once it ends normally) it tells the parent this leg
+// answered, and the parent bridges it (or hangs it up if another won).
 func (c *Call) onBranchAnswered() {
+	if c.screenURL != "" {
+		u, m := c.screenURL, c.screenMethod
+		c.screenURL, c.screening = "", true
+		c.fetch(u, m, "", "")
+		return
+	}
+	c.toParent(branchAnswered{child: c, media: c.media})
+}
+
+// screeningDone is the end of a screening document: the leg is ready to
+// be bridged.
+func (c *Call) screeningDone() {
+	c.screening = false
+	c.plan, c.pc = nil, 0
 	c.toParent(branchAnswered{child: c, media: c.media})
 }

@@ -82,6 +82,9 @@ type Call struct {
 	// to the parent once bridged.
 	parent *Call
 	bridge Bridge
+	// screenURL is a branch's screening document, screening true while it runs.
+	screenURL, screenMethod string
+	screening               bool
 	// conf is the call's conference membership; pendingConf a Conference
 	// waiting for its music to load.
 	conf        *confState

@@ -178,3 +178,43 @@ func TestDialForkFirstAnswerWins(t *testing.T) {
 		}
 	}
 }
+
+// A noun's url is screening RCML run on the answered leg before it is
+// bridged: the callee hears it, then the two parties are connected; a
+// screening document that hangs up drops only that branch.
+func TestDialScreeningURL(t *testing.T) {
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	bob := sipuatest.NewPeer(t, sipuatest.WithUser("bob"))
+	bob.Answer(sipuatest.AnswerAfter(100 * time.Millisecond))
+	app.rcml("/app", `<Response><Dial action="`+app.URL("/action")+`"><Sip url="`+app.URL("/screen")+`">sip:bob@`+bob.Addr()+`</Sip></Dial></Response>`)
+	app.rcml("/screen", `<Response><Play>`+app.URL("/tone.wav")+`</Play></Response>`)
+	app.rcml("/action", `<Response><Hangup/></Response>`)
+	sw.provision("903", app.URL("/app"), nil)
+	caller := sipuatest.NewPeer(t)
+	c := dial(t, sw, caller, "903")
+	in, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := app.nextAt("/screen", 5*time.Second)
+	if r.Params.Get("CallSid") != in.Header("X-RestComm-CallSid") || r.Params.Get("Direction") != "outbound-dial" {
+		t.Errorf("screening fetch: %v", r.Params)
+	}
+	// The callee hears the 2 s screening prompt, the caller does not.
+	if err := in.WaitRTP(ctxT(t, 5*time.Second), 0, 80); err != nil {
+		t.Fatalf("the screening prompt did not reach the callee: %v", err)
+	}
+	if got := c.RTP().PT(0).Packets; got > 10 {
+		t.Errorf("the caller heard %d packets during screening", got)
+	}
+	time.Sleep(500 * time.Millisecond) // the prompt ends, then the bridge
+	hears(t, c, in, "caller → screened callee")
+	hears(t, in, c, "screened callee → caller")
+	if err := in.Bye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitBye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -82,7 +82,8 @@ func (s *Switchboard) SpawnBranches(parent *call.Call, spec call.BranchSpec) ([]
 		}
 		c, _, err := call.NewBranch(&s.deps, call.BranchParams{
 			Parent: parent, ParentAccountSid: parent.AccountSid(),
-			Out: call.OutboundParams{Req: req, Target: d.uri, ToUser: d.user, Dialer: s.dialer},
+			Out:       call.OutboundParams{Req: req, Target: d.uri, ToUser: d.user, Dialer: s.dialer},
+			ScreenURL: t.URL, ScreenMethod: t.Method,
 		})
 		if err != nil {
 			s.log.Warn("cannot start a dial branch", "parent", parent.Sid(), "to", d.uri.String(), "err", err)
