@@ -9,6 +9,7 @@ import (
 
 	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/switch/store"
+	"github.com/patchbay/patchbay/switch/webhook"
 )
 
 type (
@@ -45,15 +46,51 @@ func (c *Call) conference(v *rcml.Dial) {
 		c.joinConference(v, nil, wait == "")
 		return
 	}
-	loader := c.deps.Media
 	gen := c.gen + 1
+	req := webhook.FetchRequest{URL: wait, Method: methodOr(v.Conference.WaitMethod), Params: c.params()}
 	c.startStep(func(ctx context.Context) stepDone {
-		a, err := loader.LoadAudio(ctx, wait)
+		a, err := c.loadWaitMusic(ctx, req)
 		c.post(confAudio{gen: gen, audio: a, err: err})
 		return stepDone{}
 	})
 	c.stepKind = stepNone
 	c.pendingConf = v
+}
+
+// maxWaitRedirects bounds <Redirect>s followed in a wait document.
+const maxWaitRedirects = 3
+
+// loadWaitMusic fetches a conference waitUrl: a WAV, or RCML whose first
+// <Play> (following <Redirect>s) is the music, looped while waiting. It runs
+// on a step goroutine and touches no call state.
+func (c *Call) loadWaitMusic(ctx context.Context, req webhook.FetchRequest) (Audio, error) {
+	for hops := 0; ; hops++ {
+		doc, err := c.deps.Fetcher.Fetch(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		plan, err := c.deps.Interpreter.Handle(ctx, rcml.Document{Body: doc.Body, URL: doc.URL, ContentType: doc.ContentType})
+		if err != nil {
+			return nil, err
+		}
+		redirected := false
+		for _, v := range plan.Verbs {
+			if v.Kind == rcml.KindPlay {
+				return c.deps.Media.LoadAudio(ctx, v.Play.URL)
+			}
+			if v.Kind == rcml.KindRedirect {
+				req.URL, req.Method = v.Redirect.URL, methodOr(v.Redirect.Method)
+				redirected = true
+				break
+			}
+		}
+		if !redirected {
+			return nil, errors.New("the wait document has no <Play>")
+		}
+		if hops >= maxWaitRedirects {
+			return nil, fmt.Errorf("more than %d redirects in the wait document", maxWaitRedirects)
+		}
+	}
 }
 
 func (c *Call) onConfAudio(m confAudio) {

@@ -179,7 +179,10 @@ func TestHoldAndUnholdThroughConference(t *testing.T) {
 	bob.Answer(sipuatest.AnswerAfter(100 * time.Millisecond))
 	app.set("/music.wav", appRoute{status: 200, contentType: "audio/wav", body: toneWAV(10*time.Second, 300)})
 	app.rcml("/app", `<Response><Dial><Sip>sip:bob@`+bob.Addr()+`</Sip></Dial></Response>`)
-	app.rcml("/hold.xml", `<Response><Dial><Conference startConferenceOnEnter="false" beep="false" waitUrl="`+app.URL("/music.wav")+`">hold-room</Conference></Dial></Response>`)
+	// The wait music is given as RCML (a Redirect to a document that Plays it).
+	app.rcml("/hold.xml", `<Response><Dial><Conference startConferenceOnEnter="false" beep="false" waitUrl="`+app.URL("/wait.xml")+`">hold-room</Conference></Dial></Response>`)
+	app.rcml("/wait.xml", `<Response><Redirect>`+app.URL("/wait2.xml")+`</Redirect></Response>`)
+	app.rcml("/wait2.xml", `<Response><Play loop="0">`+app.URL("/music.wav")+`</Play><Pause length="1"/></Response>`)
 	app.rcml("/unhold.xml", `<Response><Dial><Conference startConferenceOnEnter="true" beep="false">hold-room</Conference></Dial></Response>`)
 	sw.provision("961", app.URL("/app"), nil)
 	caller := sipuatest.NewPeer(t, sipuatest.WithUser("alice"))
