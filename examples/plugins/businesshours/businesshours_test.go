@@ -102,18 +102,20 @@ func TestScheduleRefusesBadConfig(t *testing.T) {
 	}
 }
 
-// input is the ABI encoding of a redirect request, with "now" added as a
-// host that sends the time would (the SDK's encoder has no such field).
-func input(url, config, now string) []byte {
-	b := sdk.AppendRedirectInput(nil, sdk.RedirectInput{
+// redirectInput is a redirect request as the switch sends it, at now.
+func redirectInput(url, config, now string) sdk.RedirectInput {
+	return sdk.RedirectInput{
 		Call:    sdk.Call{Sid: "CA1", AccountSid: "AC1", From: "+15550001", To: "+15550002", Direction: "inbound", Status: "in-progress", URL: "https://app.example.com/start"},
 		Request: sdk.RedirectRequest{URL: url, Method: "POST", RequesterSid: "AC1"},
 		Config:  config,
-	})
-	if now == "" {
-		return b
+		Now:     now,
 	}
-	return append(b[:len(b)-1], `,"now":"`+now+`"}`...)
+}
+
+// input is the ABI encoding of a redirect request, by the SDK's encoder as
+// the switch does it.
+func input(url, config, now string) []byte {
+	return sdk.AppendRedirectInput(nil, redirectInput(url, config, now))
 }
 
 const (
@@ -132,22 +134,28 @@ var hookCases = []struct {
 		sdk.Decision{Verdict: sdk.VerdictRewrite, Reason: "outside business hours", URL: voicemail}},
 	{"already to voicemail", voicemail, "voicemail=" + voicemail + "; open=mon-fri 09:00-17:00", outsideHours, sdk.Allow()},
 	{"no time from the host", "https://app.example.com/next", config, "", sdk.Allow()},
+	{"now with an offset", "https://app.example.com/next", config, "2026-03-08T11:00:00+01:00",
+		sdk.Decision{Verdict: sdk.VerdictRewrite, Reason: "outside business hours", URL: voicemail, Method: "GET"}},
 	{"bad config", "https://app.example.com/next", "open=always", insideHours,
 		sdk.Deny(`businesshours: Config: open "always": want DAYS HH:MM-HH:MM`)},
 }
 
-// TestRedirectHookNatively runs the decoding, the policy and the encoding
-// as plain Go.
+// TestRedirectHookNatively runs the SDK's decoding, the policy and the
+// SDK's encoding as plain Go.
 func TestRedirectHookNatively(t *testing.T) {
 	var p plugin
 	for _, c := range hookCases {
-		out, err := p.redirectHook(input(c.url, c.config, c.now))
+		var in sdk.RedirectInput
+		if err := sdk.DecodeRedirectInput(input(c.url, c.config, c.now), &in); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		d, err := p.redirect(in)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		checkDecision(t, c.name, out, c.want)
+		checkDecision(t, c.name, sdk.AppendDecision(nil, d), c.want)
 	}
-	if _, err := p.redirectHook([]byte(`{"now": "yesterday"}`)); err == nil {
+	if _, err := p.redirect(redirectInput("https://app.example.com/next", config, "yesterday")); err == nil {
 		t.Error("a malformed now was accepted")
 	}
 }
@@ -227,7 +235,17 @@ func TestPluginInWasmhost(t *testing.T) {
 		}
 		checkDecision(t, c.name, out, c.want)
 	}
-	// Input that is not the ABI's JSON traps, so the fail mode decides.
+	// An input without "now" at all (a switch older than the field) is
+	// allowed, as an empty one is.
+	noNow := `{"call":{"sid":"CA1"},"request":{"url":"https://app.example.com/next","method":"POST"},` +
+		`"config":"voicemail=` + voicemail + `; open=mon-fri 09:00-17:00"}`
+	out, err := m.Invoke(ctx, sdk.HookRedirect, []byte(noNow), wasmhost.CallInfo{CallSid: "CA1"})
+	if err != nil {
+		t.Fatalf("input without now: %v", err)
+	}
+	checkDecision(t, "input without now", out, sdk.Allow())
+	// Input that is not the ABI's JSON, or a now that is not RFC 3339,
+	// traps, so the fail mode decides.
 	for _, bad := range []string{`{"now": "yesterday"}`, "not json"} {
 		if _, err := m.Invoke(ctx, sdk.HookRedirect, []byte(bad), wasmhost.CallInfo{CallSid: "CA1"}); !errors.Is(err, wasmhost.ErrTrap) {
 			t.Errorf("input %q: %v, want a trap", bad, err)
@@ -240,7 +258,7 @@ func TestPluginInWasmhost(t *testing.T) {
 }
 
 // BenchmarkDecision measures one decision on a pooled instance, input
-// encoding and output decoding included (encoding/json in the guest).
+// encoding and output decoding included (the SDK's codec in the guest).
 func BenchmarkDecision(b *testing.B) {
 	wasm := build(b)
 	ctx := context.Background()

@@ -3,43 +3,28 @@
 // rewritten to the voicemail URL given in the plugin's Config.
 //
 // The sandbox's clock is a fake (sdk/README.md, "Sandbox"), so the plugin
-// takes the time from the hook input's "now" member. ABI version 1 does not
-// define that member yet, and the SDK's decoder would drop it, so this
-// plugin implements the ABI exports itself (abi_wasip1.go) and decodes the
-// input with encoding/json instead of importing the SDK.
+// takes the time from the hook input's Now, which the switch fills.
 //
 // Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o businesshours.wasm .
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/patchbay/patchbay/sdk"
 )
 
 // main is never run in a plugin: a c-shared module runs only package
 // initialisation and its exports.
 func main() {}
 
-// redirectInput is the part of the redirect hook's input the plugin reads.
-type redirectInput struct {
-	Request struct {
-		URL    string `json:"url"`
-		Method string `json:"method"`
-	} `json:"request"`
-	Config string `json:"config"`
-	// Now is the switch's time of the request, RFC 3339. The zero value
-	// means the host did not send it.
-	Now time.Time `json:"now"`
-}
+// instance is this instance's plugin state. It is package-level because
+// the SDK's exports can only reach package-level values; the host runs one
+// call at a time in an instance, so it needs no lock.
+var instance plugin
 
-// decision is the hook's output, encoded as the ABI says (sdk.Decision).
-type decision struct {
-	Verdict string `json:"verdict"`
-	Reason  string `json:"reason,omitempty"`
-	URL     string `json:"url,omitempty"`
-	Method  string `json:"method,omitempty"`
-}
+var _ = sdk.HandleRedirect(instance.redirectHook)
 
 // plugin is the state one instance keeps between calls: the last Config
 // it parsed. Loading a time zone costs a few hundred microseconds in wasm,
@@ -61,38 +46,50 @@ func (p *plugin) scheduleFor(config string) (schedule, error) {
 	return p.schedule, p.err
 }
 
-// redirectHook decodes a redirect input and returns the encoded decision.
-// An input that is not the ABI's JSON is an error: the guest glue turns it
-// into a trap, so the plugin's fail mode decides.
-func (p *plugin) redirectHook(input []byte) ([]byte, error) {
-	var in redirectInput
-	if err := json.Unmarshal(input, &in); err != nil {
-		return nil, fmt.Errorf("businesshours: malformed redirect input: %w", err)
-	}
-	s, configErr := p.scheduleFor(in.Config)
-	out, err := json.Marshal(decide(in, s, configErr))
+// redirectHook is the registered redirect policy. A now that is not
+// RFC 3339 is a host fault the plugin cannot decide on, so it traps (a
+// panic in a guest), and the plugin's fail mode decides.
+func (p *plugin) redirectHook(in sdk.RedirectInput) sdk.Decision {
+	d, err := p.redirect(in)
 	if err != nil {
-		return nil, fmt.Errorf("businesshours: encoding the decision: %w", err)
+		panic(err.Error())
 	}
-	return out, nil
+	return d
 }
 
-// decide rewrites the redirect to the voicemail URL when the request
-// arrives outside the hours of s (parsed from in.Config), and allows it
-// otherwise. A Config that could not be read (configErr) denies every
-// redirect, with the reason, as the redirect hook's default fail mode would.
-func decide(in redirectInput, s schedule, configErr error) decision {
+// redirect reads the request's time and decides with the schedule of
+// in.Config.
+func (p *plugin) redirect(in sdk.RedirectInput) (sdk.Decision, error) {
+	var now time.Time
+	if in.Now != "" {
+		var err error
+		if now, err = time.Parse(time.RFC3339, in.Now); err != nil {
+			return sdk.Decision{}, fmt.Errorf("businesshours: now in the input: %w", err)
+		}
+	}
+	s, configErr := p.scheduleFor(in.Config)
+	return decide(in.Request, now, s, configErr), nil
+}
+
+// decide rewrites the redirect req to the voicemail URL when now is
+// outside the hours of s, and allows it otherwise. A zero now means the
+// host sent no time. A Config that could not be read (configErr) denies
+// every redirect, with the reason, as the redirect hook's default fail mode
+// would.
+func decide(req sdk.RedirectRequest, now time.Time, s schedule, configErr error) sdk.Decision {
 	if configErr != nil {
-		return decision{Verdict: "deny", Reason: configErr.Error()}
+		return sdk.Deny(configErr.Error())
 	}
 	// Without a time from the host the plugin cannot tell, and redirects go
 	// ahead as asked: sending every call to voicemail because of a missing
 	// field would be worse than not filtering.
-	if in.Now.IsZero() || s.open(in.Now) {
-		return decision{Verdict: "allow"}
+	if now.IsZero() || s.open(now) {
+		return sdk.Allow()
 	}
-	if in.Request.URL == s.voicemail && (s.method == "" || s.method == in.Request.Method) {
-		return decision{Verdict: "allow"} // already going to voicemail
+	if req.URL == s.voicemail && (s.method == "" || s.method == req.Method) {
+		return sdk.Allow() // already going to voicemail
 	}
-	return decision{Verdict: "rewrite", Reason: "outside business hours", URL: s.voicemail, Method: s.method}
+	d := sdk.Rewrite(s.voicemail, s.method)
+	d.Reason = "outside business hours"
+	return d
 }
