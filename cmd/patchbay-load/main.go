@@ -15,9 +15,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +36,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/patchbay/patchbay/switch/media"
 	"github.com/patchbay/patchbay/switch/server"
 	"github.com/patchbay/patchbay/switch/sipua/sipuatest"
 )
@@ -370,7 +369,7 @@ func newApp() (*app, error) {
 		return nil, err
 	}
 	a := &app{url: "http://" + ln.Addr().String(), waiters: map[string]chan time.Time{}}
-	wav1s, wavLong := toneWAV(time.Second), toneWAV(30*time.Second)
+	wav1s, wavLong := media.ToneWAV(time.Second, 440, 6000), media.ToneWAV(30*time.Second, 440, 6000)
 	mux := http.NewServeMux()
 	rcml := func(doc string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -418,22 +417,4 @@ func (a *app) expect(callSid string) <-chan time.Time {
 	a.waiters[callSid] = ch
 	a.mu.Unlock()
 	return ch
-}
-
-func toneWAV(d time.Duration) []byte {
-	n := int(d.Seconds() * 8000)
-	var b bytes.Buffer
-	le := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
-	b.WriteString("RIFF")
-	le(uint32(36 + 2*n))
-	b.WriteString("WAVEfmt ")
-	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(8000), uint32(16000), uint16(2), uint16(16)} {
-		le(v)
-	}
-	b.WriteString("data")
-	le(uint32(2 * n))
-	for i := 0; i < n; i++ {
-		le(int16(6000 * math.Sin(2*math.Pi*440*float64(i)/8000)))
-	}
-	return b.Bytes()
 }

@@ -7,13 +7,13 @@
 package main
 
 import (
-	"bytes"
-	"encoding/binary"
 	"flag"
 	"log"
-	"math"
 	"net/http"
 	"text/template"
+	"time"
+
+	"github.com/patchbay/patchbay/switch/media"
 )
 
 // documents are the RCML the flows use; {{.Base}} is this server's URL.
@@ -32,7 +32,7 @@ func main() {
 	alice := flag.String("alice", "sip:alice@127.0.0.1:5080", "Alice's SIP URI")
 	flag.Parse()
 	tmpl := template.Must(template.New("rcml").Parse(documents))
-	music := toneWAV(30, 330)
+	music := media.ToneWAV(30*time.Second, 330, 4000)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/music.wav", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "audio/wav")
@@ -65,23 +65,3 @@ func main() {
 	log.Printf("serving RCML on http://%s", *listen)
 	log.Fatal(http.ListenAndServe(*listen, mux))
 }
-
-// toneWAV makes seconds of an 8 kHz mono PCM16 WAV tone: the hold music.
-func toneWAV(seconds int, hz float64) []byte {
-	n := seconds * 8000
-	var b bytes.Buffer
-	le := func(v any) { _ = binary.Write(&b, binary.LittleEndian, v) }
-	b.WriteString("RIFF")
-	le(uint32(36 + 2*n))
-	b.WriteString("WAVEfmt ")
-	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(8000), uint32(16000), uint16(2), uint16(16)} {
-		le(v)
-	}
-	b.WriteString("data")
-	le(uint32(2 * n))
-	for i := 0; i < n; i++ {
-		le(int16(4000 * math.Sin(2*math.Pi*hz*float64(i)/8000)))
-	}
-	return b.Bytes()
-}
-

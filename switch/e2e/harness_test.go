@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -21,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/patchbay/patchbay/switch/media"
 	"github.com/patchbay/patchbay/switch/server"
 )
 
@@ -387,22 +385,4 @@ func (a *appServer) requests() []appRequest {
 }
 
 // toneWAV makes an 8 kHz mono PCM16 WAV of a sine tone.
-func toneWAV(d time.Duration, hz float64) []byte {
-	n := int(d.Seconds() * 8000)
-	var data bytes.Buffer
-	for i := 0; i < n; i++ {
-		v := int16(8000 * math.Sin(2*math.Pi*hz*float64(i)/8000))
-		_ = binary.Write(&data, binary.LittleEndian, v)
-	}
-	var b bytes.Buffer
-	b.WriteString("RIFF")
-	_ = binary.Write(&b, binary.LittleEndian, uint32(36+data.Len()))
-	b.WriteString("WAVEfmt ")
-	for _, v := range []any{uint32(16), uint16(1), uint16(1), uint32(8000), uint32(16000), uint16(2), uint16(16)} {
-		_ = binary.Write(&b, binary.LittleEndian, v)
-	}
-	b.WriteString("data")
-	_ = binary.Write(&b, binary.LittleEndian, uint32(data.Len()))
-	b.Write(data.Bytes())
-	return b.Bytes()
-}
+func toneWAV(d time.Duration, hz float64) []byte { return media.ToneWAV(d, hz, 8000) }

@@ -201,20 +201,14 @@ func (l *InboundLeg) reInvite(req *sip.Request, tx sip.ServerTransaction) {
 	l.mu.Lock()
 	sdp, answerer := l.localSDP, l.answerer
 	l.mu.Unlock()
-	body := req.Body()
-	if answerer != nil && len(body) > 0 {
-		answer, err := answerer(body)
-		if err != nil {
-			l.stack.respond(req, tx, 488, "Not Acceptable Here")
-			return
-		}
-		sdp = answer
-		l.mu.Lock()
-		l.localSDP = answer
-		l.mu.Unlock()
+	answer, ok := l.stack.answerReInvite(req, tx, sdp, answerer)
+	if !ok {
+		return
 	}
-	l.stack.answerReInvite(req, tx, sdp)
-	if len(body) > 0 {
+	l.mu.Lock()
+	l.localSDP = answer
+	l.mu.Unlock()
+	if body := req.Body(); len(body) > 0 {
 		l.emit(Event{Kind: EventReInvite, SDP: append([]byte(nil), body...)})
 	}
 }

@@ -237,17 +237,14 @@ func (l *OutboundLeg) reInvite(req *sip.Request, tx sip.ServerTransaction) {
 	l.mu.Lock()
 	sdp, answerer := l.localSDP, l.answerer
 	l.mu.Unlock()
-	body := req.Body()
-	if answerer != nil && len(body) > 0 {
-		answer, err := answerer(body)
-		if err != nil {
-			l.stack.respond(req, tx, 488, "Not Acceptable Here")
-			return
-		}
-		sdp = answer
+	answer, ok := l.stack.answerReInvite(req, tx, sdp, answerer)
+	if !ok {
+		return
 	}
-	l.stack.answerReInvite(req, tx, sdp)
-	if len(body) > 0 {
+	l.mu.Lock()
+	l.localSDP = answer
+	l.mu.Unlock()
+	if body := req.Body(); len(body) > 0 {
 		l.onEvent(Event{Kind: EventReInvite, SDP: append([]byte(nil), body...)})
 	}
 }

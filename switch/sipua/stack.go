@@ -368,18 +368,29 @@ func (s *Stack) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	s.respond(req, tx, 481, "Call/Transaction Does Not Exist")
 }
 
-// answerReInvite answers an in-dialog INVITE with our current SDP (we keep
-// our media where it is; the owner learns the peer's new offer).
-func (s *Stack) answerReInvite(req *sip.Request, tx sip.ServerTransaction, localSDP []byte) {
+// answerReInvite answers an in-dialog INVITE: with answerer's answer to the
+// peer's new offer (hold, resume, new address) when there is one, else with
+// our current SDP. It returns the SDP sent, and false when it refused the
+// offer (488) or had nothing to answer with.
+func (s *Stack) answerReInvite(req *sip.Request, tx sip.ServerTransaction, localSDP []byte, answerer ReInviteAnswerer) ([]byte, bool) {
+	if body := req.Body(); answerer != nil && len(body) > 0 {
+		answer, err := answerer(body)
+		if err != nil {
+			s.respond(req, tx, 488, "Not Acceptable Here")
+			return nil, false
+		}
+		localSDP = answer
+	}
 	if len(localSDP) == 0 {
 		s.respond(req, tx, 488, "Not Acceptable Here")
-		return
+		return nil, false
 	}
 	res := sip.NewSDPResponseFromRequest(req, localSDP)
 	res.AppendHeader(&s.dialogUA.ContactHDR)
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("re-INVITE answer failed", "call_id", callID(req), "err", err)
 	}
+	return localSDP, true
 }
 
 func callID(req *sip.Request) string {
