@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,6 +216,55 @@ func TestDialScreeningURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := c.WaitBye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A re-INVITE putting the far end on hold (sendonly) is answered recvonly
+// and the switch stops sending to that leg; sendrecv resumes the audio.
+func TestReInviteHoldAndResumeOnABridge(t *testing.T) {
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	bob := sipuatest.NewPeer(t, sipuatest.WithUser("bob"))
+	bob.Answer(sipuatest.AnswerAfter(100 * time.Millisecond))
+	app.rcml("/app", `<Response><Dial><Sip>sip:bob@`+bob.Addr()+`</Sip></Dial></Response>`)
+	sw.provision("904", app.URL("/app"), nil)
+	caller := sipuatest.NewPeer(t)
+	c := dial(t, sw, caller, "904")
+	in, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.WaitAck(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	hears(t, in, c, "before hold")
+
+	code, answer, err := c.ReInvite(ctxT(t, 5*time.Second), "sendonly")
+	if err != nil || code != 200 || !strings.Contains(string(answer), "a=recvonly") {
+		t.Fatalf("hold re-INVITE: %d %v\n%s", code, err, answer)
+	}
+	time.Sleep(100 * time.Millisecond)
+	before := c.RTP().Packets
+	if err := in.SendTone(ctxT(t, 5*time.Second), 1000, 500*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if got := c.RTP().Packets - before; got > 2 {
+		t.Errorf("the held caller still received %d packets", got)
+	}
+	hears(t, c, in, "the held caller still talks to Bob")
+
+	code, answer, err = c.ReInvite(ctxT(t, 5*time.Second), "sendrecv")
+	if err != nil || code != 200 || !strings.Contains(string(answer), "a=sendrecv") {
+		t.Fatalf("resume re-INVITE: %d %v\n%s", code, err, answer)
+	}
+	time.Sleep(100 * time.Millisecond)
+	hears(t, in, c, "after resume")
+	if err := c.Bye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.WaitBye(ctxT(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 }

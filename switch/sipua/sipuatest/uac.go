@@ -409,3 +409,40 @@ func (c *Call) Bye(ctx context.Context) error {
 	}
 	return nil
 }
+
+// ReInvite sends a re-INVITE on an established call offering our current
+// media with the given direction ("sendonly" puts the remote on hold,
+// "sendrecv" resumes), ACKs a 2xx, and returns the final status and the
+// answer SDP.
+func (c *Call) ReInvite(ctx context.Context, direction string) (int, []byte, error) {
+	c.mu.Lock()
+	if !c.established || c.ended {
+		c.mu.Unlock()
+		return 0, nil, fmt.Errorf("sipuatest: re-INVITE on call %s: %w", c.callID, ErrNotEstablished)
+	}
+	c.cseq++
+	cseq := c.cseq
+	offer := string(c.localSDP)
+	c.mu.Unlock()
+	for _, d := range []string{"a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"} {
+		offer = strings.ReplaceAll(offer, d+"\r\n", "")
+	}
+	offer = strings.TrimRight(offer, "\r\n") + "\r\na=" + direction + "\r\n"
+	req := c.inDialogRequest(sip.INVITE, cseq)
+	ct := sip.ContentTypeHeader("application/sdp")
+	req.AppendHeader(&ct)
+	req.AppendHeader(c.peer.contact(c.local.User, c.transport))
+	req.SetBody([]byte(offer))
+	res, err := c.peer.do(ctx, req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("sipuatest: re-INVITE on call %s: %w", c.callID, err)
+	}
+	if res.IsSuccess() {
+		ack := c.inDialogRequest(sip.ACK, cseq)
+		ack.SetBody(nil)
+		if err := c.peer.sending(func() error { return c.peer.cli.WriteRequest(ack) }); err != nil {
+			return res.StatusCode, res.Body(), fmt.Errorf("sipuatest: ACK of re-INVITE: %w", err)
+		}
+	}
+	return res.StatusCode, res.Body(), nil
+}
