@@ -63,7 +63,7 @@ func (c *Call) finish(status string) {
 	close(c.closing)
 	c.stopRingTimer()
 	// A parent takes its dial down with it; a branch tells its parent.
-	c.endDial(false)
+	interrupted := c.endDial(false)
 	c.leaveBridge()
 	c.leaveConference()
 	c.cancelStep()
@@ -86,6 +86,12 @@ func (c *Call) finish(status string) {
 	c.log.Info("call ended", "status", status, "duration", c.rec.Duration, "why", c.hangupWhy)
 	c.rec.Status = status
 	c.persistFinal()
+	if interrupted != nil {
+		// The call ended during its <Dial>: the action is requested once,
+		// reporting the caller's state (spec §2.7, §4.1).
+		interrupted.status = status
+		c.fireDialAction(interrupted)
+	}
 	c.appStatusCallback()
 	c.progressCallback("completed")
 	c.toParent(branchEnded{sid: c.sid, status: status, answered: c.answered, duration: c.rec.Duration})
