@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -266,5 +267,43 @@ func TestReInviteHoldAndResumeOnABridge(t *testing.T) {
 	}
 	if err := in.WaitBye(ctxT(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A noun's statusCallback reports the branch's progress (initiated,
+// ringing, answered, completed) with its own CallSid and ParentCallSid; a
+// statusCallbackEvent list narrows it.
+func TestDialNounStatusCallback(t *testing.T) {
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	app.set("/branch-events", appRoute{status: 200})
+	app.set("/answered-only", appRoute{status: 200})
+	bob := sipuatest.NewPeer(t)
+	bob.Answer(sipuatest.AnswerAfter(200 * time.Millisecond))
+	app.rcml("/app", `<Response><Dial><Sip statusCallback="`+app.URL("/branch-events")+`">sip:bob@`+bob.Addr()+`</Sip></Dial></Response>`)
+	sw.provision("905", app.URL("/app"), nil)
+	caller := sipuatest.NewPeer(t)
+	c := dial(t, sw, caller, "905")
+	in, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.WaitAck(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Bye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitBye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	cbs := waitProgress(t, app, "/branch-events", 4)
+	child, parent := in.Header("X-RestComm-CallSid"), c.Header("X-RestComm-CallSid")
+	for i, want := range []string{"initiated", "ringing", "answered", "completed"} {
+		p := cbs[i]
+		if p.Get("CallStatus") != want || p.Get("SequenceNumber") != fmt.Sprint(i) || p.Get("CallSid") != child ||
+			p.Get("ParentCallSid") != parent || p.Get("Direction") != "outbound-dial" {
+			t.Errorf("branch callback %d = %v, want %s", i, p, want)
+		}
 	}
 }
