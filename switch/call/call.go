@@ -12,7 +12,6 @@ package call
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -351,5 +350,3 @@ func redact(raw string) string {
 	}
 	return u.String()
 }
-
-var errHungUp = errors.New("call hung up")
