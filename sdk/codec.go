@@ -144,6 +144,11 @@ func DecodeRedirectInput(b []byte, in *RedirectInput) error {
 // decodeRedirectInput decodes from a string, so that a guest can decode
 // from a buffer it never reuses without copying it.
 func decodeRedirectInput(s string, in *RedirectInput) error {
+	var fast RedirectInput
+	if fastRedirectInput(s, &fast) {
+		*in = fast
+		return nil
+	}
 	d := decoder{s: s}
 	if err := d.redirectInput(in); err != nil {
 		return fmt.Errorf("sdk: decoding redirect input: %w", err)
@@ -157,6 +162,11 @@ func DecodeHangupInput(b []byte, in *HangupInput) error {
 }
 
 func decodeHangupInput(s string, in *HangupInput) error {
+	var fast HangupInput
+	if fastHangupInput(s, &fast) {
+		*in = fast
+		return nil
+	}
 	d := decoder{s: s}
 	if err := d.hangupInput(in); err != nil {
 		return fmt.Errorf("sdk: decoding hangup input: %w", err)

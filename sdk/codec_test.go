@@ -178,3 +178,63 @@ func FuzzCodec(f *testing.F) {
 		_ = DecodeDecision(raw, &d)
 	})
 }
+
+// TestFastPathAgreesWithGeneralDecoder checks that the canonical-layout
+// fast path is taken for what the Append functions write, gives up on
+// anything it cannot read as-is, and decodes exactly what the general
+// decoder does.
+func TestFastPathAgreesWithGeneralDecoder(t *testing.T) {
+	call := Call{Sid: "CA0123456789abcdef0123456789abcdef", AccountSid: "AC01", From: "+15550001", To: "sip:bob@example.com", Direction: "inbound", Status: "in-progress", URL: "https://app.example.com/rcml/start", ConnectedCallSid: "CA99"}
+	redirects := []struct {
+		in   RedirectInput
+		fast bool
+	}{
+		{RedirectInput{Call: call, Request: RedirectRequest{URL: "https://app/next", Method: "POST", MoveConnectedCallLeg: true, RequesterSid: "AC01"}, Config: "cfg", Now: "2026-11-25T20:00:00Z"}, true},
+		{RedirectInput{}, true},
+		{RedirectInput{Call: call, Config: "a\"quote"}, false},
+		{RedirectInput{Call: call, Config: `back\slash`}, false},
+		{RedirectInput{Call: Call{Sid: "é ü 日本"}, Config: "x"}, true},
+		{RedirectInput{Config: "a very long configuration string of more than thirty-two bytes, to cross words"}, true},
+	}
+	for _, tc := range redirects {
+		enc := string(AppendRedirectInput(nil, tc.in))
+		var fast RedirectInput
+		if got := fastRedirectInput(enc, &fast); got != tc.fast {
+			t.Errorf("fast path on %s: %v, want %v", enc, got, tc.fast)
+		}
+		var general, viaAPI RedirectInput
+		d := decoder{s: enc}
+		if err := d.redirectInput(&general); err != nil {
+			t.Fatalf("general decoder on %s: %v", enc, err)
+		}
+		if err := decodeRedirectInput(enc, &viaAPI); err != nil {
+			t.Fatalf("decodeRedirectInput on %s: %v", enc, err)
+		}
+		if viaAPI != general || viaAPI != tc.in {
+			t.Errorf("decoded %+v, general decoder %+v, encoded %+v", viaAPI, general, tc.in)
+		}
+	}
+	// Deviations from the canonical layout fall back to the general decoder.
+	for _, enc := range []string{
+		` {"call":{},"request":{},"config":"c","now":""}`,
+		`{"config":"c","call":{"sid":"CA1"}}`,
+		`{"call":{"sid":null,"account_sid":"","from":"","to":"","direction":"","status":"","url":"","connected_call_sid":""},"request":{"url":"","method":"","fallback_url":"","move_connected_call_leg":false,"requester_sid":""},"config":"","now":""}`,
+	} {
+		var fast, general RedirectInput
+		if fastRedirectInput(enc, &fast) {
+			t.Errorf("fast path accepted non-canonical %s", enc)
+		}
+		if err := decodeRedirectInput(enc, &general); err != nil {
+			t.Errorf("decoding %s: %v", enc, err)
+		}
+	}
+	hangup := HangupInput{Call: call, Request: HangupRequest{Status: "completed", RequesterSid: "AC01"}, Config: "c", Now: "2026-11-25T20:00:00Z"}
+	enc := string(AppendHangupInput(nil, hangup))
+	var fast, got HangupInput
+	if !fastHangupInput(enc, &fast) || fast != hangup {
+		t.Errorf("hangup fast path: %+v", fast)
+	}
+	if err := decodeHangupInput(enc+" ", &got); err != nil || got != hangup {
+		t.Errorf("hangup with trailing space: %+v, %v", got, err)
+	}
+}
