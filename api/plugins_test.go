@@ -253,7 +253,7 @@ func TestPluginUploadRefusals(t *testing.T) {
 	wantError(t, put("?Hooks=redirect", make([]byte, maxTestModule+1)), 413, codeModuleTooLarge,
 		fmt.Sprintf("plugin/p: module too large: module is %d bytes, the limit is %d", maxTestModule+1, maxTestModule))
 	wantError(t, put("?Hooks=redirect", nil), 400, codeInvalidParameter, "")
-	wantError(t, put("", wasm), 400, codeInvalidParameter, "Hooks can not be null: give a comma-separated list of redirect, hangup.")
+	wantError(t, put("", wasm), 400, codeInvalidParameter, "Hooks can not be null: give a comma-separated list of redirect, hangup, rcml_redirect.")
 	wantError(t, put("?Hooks=answer", wasm), 400, codeInvalidParameter, "")
 	wantError(t, put("?Hooks=redirect&RedirectFailMode=ajar", wasm), 400, codeInvalidParameter, `RedirectFailMode must be open or closed, not "ajar".`)
 	wantError(t, put("?Hooks=redirect&TimeoutMs=soon", wasm), 400, codeInvalidParameter, "")

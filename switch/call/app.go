@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/patchbay/patchbay/plugins/rcml"
+	"github.com/patchbay/patchbay/switch/policy"
 	"github.com/patchbay/patchbay/switch/store"
 	"github.com/patchbay/patchbay/switch/webhook"
 )
@@ -20,10 +21,12 @@ const (
 	stepNone stepKind = iota
 	stepFetch
 	stepVerb
+	stepPolicy
 )
 
 // Notification codes the actor records itself (the parser's warnings carry their own).
 const (
+	codePolicyDenied   = 12410 // Patchbay: a tenant plugin denied an RCML verb
 	codeInternal       = 12400
 	codeDocumentParse  = 12100
 	codeVerbNotSupport = 12300
@@ -89,6 +92,19 @@ func (c *Call) onStepDone(r stepDone) {
 			c.notify(w.Code, 1, w.Message, r.doc, "")
 		}
 		c.next()
+	case stepPolicy:
+		out := r.redirect
+		if r.err != nil || out == nil {
+			c.notify(codeInternal, 0, fmt.Sprintf("policy for <Redirect> %s failed: %v; redirect not performed", redact(r.doc), r.err), c.rec.URL, "")
+			c.next()
+			return
+		}
+		if out.Verdict == store.VerdictDeny {
+			c.notify(codePolicyDenied, 1, fmt.Sprintf("<Redirect> to %s denied by plugin %s: %s", redact(r.doc), out.Plugin, out.Reason), c.rec.URL, "")
+			c.next()
+			return
+		}
+		c.fetch(out.URL, out.Method, "", "")
 	case stepVerb:
 		if r.err != nil && !errors.Is(r.err, context.Canceled) {
 			c.notify(codeInternal, 0, r.err.Error(), r.doc, "")
@@ -180,7 +196,7 @@ func (c *Call) next() {
 		c.in.Reject(code, reason, c.sipCallSidHeader())
 		c.finish(store.StatusBusy)
 	case rcml.KindRedirect:
-		c.fetch(v.Redirect.URL, v.Redirect.Method, "", "")
+		c.redirectVerb(v.Redirect)
 	case rcml.KindDial:
 		if c.screening {
 			c.notify(codeVerbNotSupport, 0, "a screening document must not <Dial>; hanging up the branch", c.rec.URL, "")
@@ -196,6 +212,23 @@ func (c *Call) next() {
 		c.notify(codeVerbNotSupport, 1, fmt.Sprintf("<%s> is not supported; skipped", v.Kind), c.rec.URL, "")
 		c.next()
 	}
+}
+
+// redirectVerb runs an RCML <Redirect>, after the tenants' plugins bound to
+// it (if any) allowed or rewrote it; a denied one is skipped with a
+// notification and the document goes on.
+func (c *Call) redirectVerb(v *rcml.Redirect) {
+	if c.deps.Policy == nil {
+		c.fetch(v.URL, v.Method, "", "")
+		return
+	}
+	pol, rec := c.deps.Policy, c.rec
+	req := policy.RedirectRequest{URL: v.URL, Method: methodOr(v.Method)}
+	c.startStep(func(ctx context.Context) stepDone {
+		out, err := pol.RedirectVerb(ctx, nil, rec, req)
+		return stepDone{redirect: &out, err: err, doc: v.URL}
+	})
+	c.stepKind = stepPolicy
 }
 
 func (c *Call) play(p *rcml.Play) {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/switch/calls"
+	"github.com/patchbay/patchbay/switch/policy"
 	"github.com/patchbay/patchbay/switch/sdp"
 	"github.com/patchbay/patchbay/switch/sid"
 	"github.com/patchbay/patchbay/switch/sipua"
@@ -142,6 +143,8 @@ type (
 		doc  string     // URL of the fetched document, for notifications
 		// primaryErr is why the primary URL failed when its fallback answered.
 		primaryErr *webhook.FetchError
+		// redirect is the tenants' verdict on an RCML <Redirect>.
+		redirect *policy.Outcome
 	}
 	modifyMsg struct {
 		req   calls.ModifyRequest

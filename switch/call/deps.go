@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/patchbay/patchbay/plugins/rcml"
+	"github.com/patchbay/patchbay/switch/policy"
 	"github.com/patchbay/patchbay/switch/sdp"
 	"github.com/patchbay/patchbay/switch/store"
 	"github.com/patchbay/patchbay/switch/webhook"
@@ -36,6 +37,11 @@ type Media interface {
 // from any goroutine; both legs hold it so either can leave.
 type Bridge interface {
 	Stop()
+}
+
+// VerbPolicy runs tenant plugins before an RCML verb takes effect.
+type VerbPolicy interface {
+	RedirectVerb(ctx context.Context, chain []string, c store.Call, r policy.RedirectRequest) (policy.Outcome, error)
 }
 
 // ConferenceHub runs the conference rooms of the switch.
@@ -129,6 +135,9 @@ type Deps struct {
 	Branches BranchSpawner
 	// Conferences runs <Dial><Conference>; nil ends such calls with a notification.
 	Conferences ConferenceHub
+	// Policy decides on RCML <Redirect>s with the tenants' plugins bound to
+	// them; nil allows every one.
+	Policy VerbPolicy
 	// MediaIP is the address put in our SDP.
 	MediaIP netip.Addr
 	// SIPHost is the host of our SIP URIs.

@@ -166,3 +166,46 @@ func TestPluginUploadRefusesBadModules(t *testing.T) {
 		t.Errorf("plugins list after bad uploads: %d", code)
 	}
 }
+
+// A tenant who binds rcml_redirect has its redirect policy run before RCML
+// <Redirect> verbs too: a denied one is skipped (with a notification) and
+// the document goes on; without the binding the verb is not governed.
+func TestPolicyBoundToRCMLRedirect(t *testing.T) {
+	wasm := buildPolicyGuest(t)
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	app.rcml("/app", `<Response><Redirect>`+app.URL("/next")+`</Redirect><Play>`+app.URL("/tone.wav")+`</Play><Hangup/></Response>`)
+	app.rcml("/next", `<Response><Hangup/></Response>`)
+	sw.provision("951", app.URL("/app"), nil)
+	peer := sipuatest.NewPeer(t)
+
+	if code, body := sw.upload(testAccount, testToken, "verbs", wasm, url.Values{"Hooks": {"redirect,rcml_redirect"}, "Config": {"deny"}}); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	c := dial(t, sw, peer, "951")
+	if err := c.WaitBye(ctxT(t, 8*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.RTP().PT(0).Packets; got < 80 {
+		t.Errorf("the verb after the denied <Redirect> did not run: %d packets", got)
+	}
+	for _, r := range app.requests() {
+		if r.Path == "/next" {
+			t.Fatal("a denied <Redirect> was followed")
+		}
+	}
+	code, body := sw.do("GET", "/Notifications.json", nil)
+	if code != 200 || !strings.Contains(string(body), "12410") || !strings.Contains(string(body), "frozen by policy") {
+		t.Errorf("no notification of the denied <Redirect>: %d %s", code, body)
+	}
+
+	// Bound to LCM redirects only: the verb is not governed.
+	if code, body := sw.upload(testAccount, testToken, "verbs", wasm, url.Values{"Hooks": {"redirect"}, "Config": {"deny"}}); code != 200 {
+		t.Fatalf("re-upload: %d %s", code, body)
+	}
+	c = dial(t, sw, peer, "951")
+	if err := c.WaitBye(ctxT(t, 8*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	app.nextAt("/next", 3*time.Second)
+}

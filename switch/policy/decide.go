@@ -64,9 +64,20 @@ var errBadDecision = errors.New("bad output")
 // ends the chain. It returns an error only when ctx ends or the chain
 // cannot be had: never for a plugin's failure, which its fail mode decides.
 func (e *Engine) Redirect(ctx context.Context, chain []string, call store.Call, req RedirectRequest) (Outcome, error) {
+	return e.redirect(ctx, sdk.HookRedirect, chain, call, req)
+}
+
+// RedirectVerb runs, before an RCML <Redirect> takes effect, the redirect
+// hooks of the plugins whose tenants bound HookRCMLRedirect; otherwise as
+// Redirect.
+func (e *Engine) RedirectVerb(ctx context.Context, chain []string, call store.Call, req RedirectRequest) (Outcome, error) {
+	return e.redirect(ctx, HookRCMLRedirect, chain, call, req)
+}
+
+func (e *Engine) redirect(ctx context.Context, binding string, chain []string, call store.Call, req RedirectRequest) (Outcome, error) {
 	out := Outcome{Verdict: store.VerdictAllow, URL: req.URL, Method: req.Method}
 	now := e.inputTime()
-	err := e.run(ctx, chain, call, sdk.HookRedirect, &out, func(config string) []byte {
+	err := e.run(ctx, chain, call, binding, &out, func(config string) []byte {
 		return sdk.AppendRedirectInput(nil, sdk.RedirectInput{
 			Call: sdkCall(call, req.ConnectedCallSid),
 			Request: sdk.RedirectRequest{
@@ -161,7 +172,7 @@ func (e *Engine) decide(ctx context.Context, k slotKey, call store.Call, hook st
 		Plugin: p.Name, PluginAccountSid: p.AccountSid, Hash: p.Hash, DateCreated: e.cfg.Now(),
 	}
 	start := time.Now()
-	answer, err := e.invoke(ctx, v, hook, input(p.Config), call.Sid)
+	answer, err := e.invoke(ctx, v, exportOf(hook), input(p.Config), call.Sid)
 	d.LatencyMicros = time.Since(start).Microseconds()
 	e.release(v)
 

@@ -34,9 +34,33 @@ var (
 	ErrBadChain = errors.New("policy: chain does not end with the call's account")
 )
 
+// HookRCMLRedirect binds a plugin's redirect hook to RCML <Redirect> verbs
+// as well as to LCM redirects: a tenant opts in by binding it. It runs the
+// module's redirect export; no ABI change.
+const HookRCMLRedirect = "rcml_redirect"
+
 // Hooks returns every hook a plugin may bind, in the ABI's spelling (a new
 // slice: the caller may keep or change it).
-func Hooks() []string { return []string{sdk.HookRedirect, sdk.HookHangup} }
+func Hooks() []string { return []string{sdk.HookRedirect, sdk.HookHangup, HookRCMLRedirect} }
+
+// exportOf is the ABI hook a binding invokes.
+func exportOf(binding string) string {
+	if binding == HookRCMLRedirect {
+		return sdk.HookRedirect
+	}
+	return binding
+}
+
+// exportsOf are the ABI hooks a module bound to bindings must export.
+func exportsOf(bindings []string) []string {
+	var out []string
+	for _, b := range bindings {
+		if e := exportOf(b); !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
 
 // DefaultFailMode is the fail mode of a bound hook the tenant did not give
 // one for: a broken redirect policy must not let calls go where the tenant
@@ -244,7 +268,7 @@ func (e *Engine) load(ctx context.Context, p store.Plugin, wasm []byte) (*wasmho
 		Name:     p.Name,
 		MemoryMB: p.MemoryMB,
 		Timeout:  time.Duration(p.TimeoutMs) * time.Millisecond,
-		Hooks:    p.Hooks,
+		Hooks:    exportsOf(p.Hooks),
 	})
 }
 

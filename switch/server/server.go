@@ -169,6 +169,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 			Media:       &mediaFactory{pool: s.ports, client: httpClient, log: log.With("component", "media"), ttl: time.Minute, timeout: cfg.FetchTimeout, cache: make(map[string]cachedClip)},
 			Interpreter: s.rcml,
 			Conferences: s.conferences,
+			Policy:      s.policy,
 			Fetcher:     fetcher,
 			Outbox:      s.outbox,
 			MediaIP:     mediaIP,
