@@ -1,7 +1,6 @@
 package rcml
 
 import (
-	"encoding/xml"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -10,13 +9,13 @@ import (
 
 // attrs are the attributes of one element. Names are matched on their local part,
 // case-sensitively, and values are trimmed, as upstream.
-type attrs []xml.Attr
+type attrs []xmlAttr
 
 // get returns the trimmed value of the named attribute and whether it is present.
 func (a attrs) get(name string) (string, bool) {
 	for i := range a {
-		if a[i].Name.Local == name {
-			return strings.TrimSpace(a[i].Value), true
+		if a[i].local == name {
+			return strings.TrimSpace(a[i].value), true
 		}
 	}
 	return "", false

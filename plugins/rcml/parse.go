@@ -2,10 +2,7 @@ package rcml
 
 import (
 	"bytes"
-	"encoding/xml"
-	"errors"
 	"fmt"
-	"io"
 	"net/url"
 	"strings"
 )
@@ -31,12 +28,11 @@ func Parse(body []byte, docURL string) (*Plan, error) {
 	body = bytes.TrimPrefix(body, utf8BOM) // editors on Windows add one; it is not text outside the root
 	text, inserted := escapeBareAmpersands(body)
 	p := parser{
-		dec:      xml.NewDecoder(bytes.NewReader(text)),
+		tok:      tokenizer{s: string(text)},
 		base:     base,
 		inserted: inserted,
 		stack:    make([]frame, 0, 8),
 	}
-	p.dec.CharsetReader = charsetReader
 	if err := p.run(); err != nil {
 		return nil, err
 	}
@@ -61,7 +57,8 @@ const (
 
 // frame is one open element.
 type frame struct {
-	name      xml.Name
+	name      string // as written, prefix included: end tags must match it
+	local     string // without the prefix: what the walk goes by
 	id        int
 	role      role
 	collect   bool // whether its character data is gathered
@@ -73,7 +70,7 @@ type frame struct {
 
 // parser holds the state of one Parse call.
 type parser struct {
-	dec      *xml.Decoder
+	tok      tokenizer
 	base     *url.URL
 	inserted []int
 	plan     Plan
@@ -87,47 +84,51 @@ type parser struct {
 
 func (p *parser) run() error {
 	for {
-		tok, err := p.dec.RawToken()
-		if err == io.EOF {
-			break
-		}
+		kind, err := p.tok.next()
 		if err != nil {
 			return p.syntaxError(err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
+		if kind == tokEOF {
+			break
+		}
+		t := &p.tok
+		switch kind {
+		case tokStart:
 			if len(p.stack) == 0 && p.rootSeen {
-				return p.errorf(ErrMalformed, "element <%s> after the root element", t.Name.Local)
+				return p.errorf(ErrMalformed, "element <%s> after the root element", t.local)
 			}
 			p.rootSeen = true
 			if len(p.stack) >= MaxDepth {
 				return p.errorf(ErrTooDeep, "elements nested deeper than %d", MaxDepth)
 			}
-			if err := p.start(t); err != nil {
+			if err := p.start(); err != nil {
 				return err
 			}
-		case xml.EndElement:
-			if len(p.stack) == 0 {
-				return p.errorf(ErrMalformed, "unexpected end element </%s>", t.Name.Local)
+			if t.empty {
+				p.end()
 			}
-			if top := p.stack[len(p.stack)-1].name; top != t.Name {
-				return p.errorf(ErrMalformed, "element <%s> closed by </%s>", top.Local, t.Name.Local)
+		case tokEnd:
+			if len(p.stack) == 0 {
+				return p.errorf(ErrMalformed, "unexpected end element </%s>", t.local)
+			}
+			if top := &p.stack[len(p.stack)-1]; top.name != t.name {
+				return p.errorf(ErrMalformed, "element <%s> closed by </%s>", top.local, t.local)
 			}
 			p.end()
-		case xml.CharData:
+		case tokText:
 			if len(p.stack) == 0 {
-				if len(bytes.TrimSpace(t)) != 0 {
+				if strings.TrimSpace(t.text) != "" {
 					return p.errorf(ErrMalformed, "text outside the root element")
 				}
 				continue
 			}
 			if p.stack[len(p.stack)-1].collect {
-				p.text = append(p.text, t...)
+				p.text = append(p.text, t.text...)
 			}
 		}
 	}
 	if len(p.stack) != 0 {
-		return p.errorf(ErrMalformed, "unexpected end of document inside <%s>", p.stack[len(p.stack)-1].name.Local)
+		return p.errorf(ErrMalformed, "unexpected end of document inside <%s>", p.stack[len(p.stack)-1].local)
 	}
 	if !p.rootSeen {
 		return p.errorf(ErrMalformed, "no root element")
@@ -135,16 +136,17 @@ func (p *parser) run() error {
 	return nil
 }
 
-// start opens an element and decides its role.
-func (p *parser) start(t xml.StartElement) error {
+// start opens the element of the current start tag and decides its role.
+func (p *parser) start() error {
+	t := &p.tok
 	p.lastID++
-	f := frame{name: t.Name, id: p.lastID, textStart: len(p.text), verb: -1}
+	f := frame{name: t.name, local: t.local, id: p.lastID, textStart: len(p.text), verb: -1}
 	var parent *frame
 	if len(p.stack) > 0 {
 		parent = &p.stack[len(p.stack)-1]
 	}
-	a := attrs(t.Attr)
-	name := t.Name.Local
+	a := attrs(t.attrs)
+	name := t.local
 	if isVerb(name) {
 		owned := parent != nil && parent.id == p.current
 		switch {
@@ -227,45 +229,29 @@ func (p *parser) compact() {
 	p.plan.Verbs = kept
 }
 
-// errorf builds a *ParseError at the decoder's current position.
+// errorf builds a *ParseError at the tokenizer's current position.
 func (p *parser) errorf(cause error, format string, args ...any) error {
-	line, _ := p.dec.InputPos()
 	return &ParseError{
-		Line:   line,
-		Offset: originalOffset(p.dec.InputOffset(), p.inserted),
+		Line:   p.line(),
+		Offset: originalOffset(int64(p.tok.pos), p.inserted),
 		Msg:    fmt.Sprintf(format, args...),
 		Err:    cause,
 	}
 }
 
-// syntaxError wraps a decoder error into a *ParseError.
+// syntaxError wraps a tokenizer error into a *ParseError.
 func (p *parser) syntaxError(err error) error {
-	line, _ := p.dec.InputPos()
-	msg := err.Error()
-	var se *xml.SyntaxError
-	if errors.As(err, &se) {
-		line, msg = se.Line, se.Msg
-	}
 	return &ParseError{
-		Line:   line,
-		Offset: originalOffset(p.dec.InputOffset(), p.inserted),
-		Msg:    msg,
+		Line:   p.line(),
+		Offset: originalOffset(int64(p.tok.pos), p.inserted),
+		Msg:    err.Error(),
 		Err:    fmt.Errorf("%w: %w", ErrMalformed, err),
 	}
 }
 
-// charsetReader accepts the single-byte encodings RCML servers still declare; the
-// decoder handles UTF-8 itself.
-func charsetReader(charset string, input io.Reader) (io.Reader, error) {
-	switch strings.ToLower(charset) {
-	case "iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii":
-		b, err := io.ReadAll(input)
-		if err != nil {
-			return nil, fmt.Errorf("read %s document: %w", charset, err)
-		}
-		return bytes.NewReader(latin1ToUTF8(b)), nil
-	}
-	return nil, fmt.Errorf("unsupported encoding %q", charset)
+// line is the 1-based line of the tokenizer's position.
+func (p *parser) line() int {
+	return 1 + strings.Count(p.tok.s[:p.tok.pos], "\n")
 }
 
 // latin1ToUTF8 decodes ISO-8859-1 (of which ASCII is a subset).

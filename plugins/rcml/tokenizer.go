@@ -1,0 +1,638 @@
+package rcml
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// The tokenizer replaces encoding/xml's Decoder.RawToken, which costs three quarters
+// of a parse in the wasm sandbox: it reads through a bufio.Reader one byte per call,
+// allocates every token and boxes it in an interface. This one works on the whole
+// document as a string, returns names and undecoded values as substrings of it, and
+// scans with plain loops. It accepts and rejects what RawToken does (with the Decoder
+// settings Parse used: Strict, no Entity map, ISO-8859-1 and ASCII charset readers),
+// with the same messages and positions; FuzzTokenizer holds it to that.
+//
+// So, like encoding/xml, it lets an attribute appear twice in an element (XML 1.0 §3.1
+// forbids it); the walk reads the first. Checking would turn documents that work today
+// into hang-ups, and switch/rcmlwasm's hostile-document test pins that 10,000 copies of
+// one attribute still give a plan (quadratic checking would not survive that either).
+//
+// Like RawToken it does not check that end tags match or that there is one root:
+// the parser does. Comments, processing instructions and directives (DOCTYPE and any
+// other <!...>) are skipped as encoding/xml skips them: a DOCTYPE's internal subset is
+// never interpreted, so an entity it declares stays unknown and its use is an error.
+
+// tokenKind is what next found.
+type tokenKind uint8
+
+const (
+	tokEOF   tokenKind = iota // end of the document
+	tokStart                  // a start tag (or an empty-element tag, then empty is set)
+	tokEnd                    // an end tag
+	tokText                   // character data, from text or a CDATA section
+)
+
+// xmlAttr is one attribute of a start tag.
+type xmlAttr struct {
+	name  string // as written, prefix included
+	local string // without its prefix, as encoding/xml's Name.Local
+	value string // references decoded
+}
+
+// tokenizer reads the tokens of one document.
+type tokenizer struct {
+	s   string
+	pos int // bytes consumed; an error's position is here
+
+	// The current token.
+	name  string // tokStart, tokEnd: as written, prefix included
+	local string // tokStart, tokEnd: without its prefix
+	empty bool   // tokStart: <name/>
+	attrs []xmlAttr
+	text  string // tokText
+
+	buf []byte // decoded text, when references or carriage returns change it
+}
+
+// syntaxError is a malformed document, at tokenizer.pos.
+type syntaxError struct{ msg string }
+
+func (e *syntaxError) Error() string { return e.msg }
+
+func (t *tokenizer) fail(msg string) error { return &syntaxError{msg: msg} }
+
+func (t *tokenizer) unexpectedEOF() error {
+	t.pos = len(t.s)
+	return t.fail("unexpected EOF")
+}
+
+// next reads the next token (comments, processing instructions and directives are
+// skipped).
+func (t *tokenizer) next() (tokenKind, error) {
+	for {
+		if t.pos >= len(t.s) {
+			return tokEOF, nil
+		}
+		if t.s[t.pos] != '<' {
+			text, err := t.readText(0, false)
+			if err != nil {
+				return tokEOF, err
+			}
+			t.text = text
+			return tokText, nil
+		}
+		t.pos++
+		if t.pos >= len(t.s) {
+			return tokEOF, t.unexpectedEOF()
+		}
+		switch t.s[t.pos] {
+		case '/':
+			t.pos++
+			return tokEnd, t.endTag()
+		case '?':
+			t.pos++
+			if err := t.procInst(); err != nil {
+				return tokEOF, err
+			}
+		case '!':
+			t.pos++
+			kind, err := t.bang()
+			if err != nil || kind == tokText {
+				return kind, err
+			}
+		default:
+			return tokStart, t.startTag()
+		}
+	}
+}
+
+// endTag reads "name >" after "</".
+func (t *tokenizer) endTag() error {
+	if err := t.nsName("expected element name after </"); err != nil {
+		return err
+	}
+	t.space()
+	if t.pos >= len(t.s) {
+		return t.unexpectedEOF()
+	}
+	t.pos++
+	if t.s[t.pos-1] != '>' {
+		return t.fail("invalid characters between </" + t.local + " and >")
+	}
+	return nil
+}
+
+// startTag reads a start tag after its "<".
+func (t *tokenizer) startTag() error {
+	if err := t.nsName("expected element name after <"); err != nil {
+		return err
+	}
+	name, local := t.name, t.local
+	t.attrs = t.attrs[:0]
+	t.empty = false
+	for {
+		t.space()
+		if t.pos >= len(t.s) {
+			return t.unexpectedEOF()
+		}
+		c := t.s[t.pos]
+		t.pos++
+		if c == '/' {
+			if t.pos >= len(t.s) {
+				return t.unexpectedEOF()
+			}
+			t.pos++
+			if t.s[t.pos-1] != '>' {
+				return t.fail("expected /> in element")
+			}
+			t.empty = true
+			break
+		}
+		if c == '>' {
+			break
+		}
+		t.pos--
+		if err := t.nsName("expected attribute name in element"); err != nil {
+			return err
+		}
+		a := xmlAttr{name: t.name, local: t.local}
+		t.space()
+		if t.pos >= len(t.s) {
+			return t.unexpectedEOF()
+		}
+		t.pos++
+		if t.s[t.pos-1] != '=' {
+			return t.fail("attribute name without = in element")
+		}
+		t.space()
+		if t.pos >= len(t.s) {
+			return t.unexpectedEOF()
+		}
+		q := t.s[t.pos]
+		t.pos++
+		if q != '"' && q != '\'' {
+			return t.fail("unquoted or missing attribute value in element")
+		}
+		v, err := t.readText(q, false)
+		if err != nil {
+			return err
+		}
+		a.value = v
+		t.attrs = append(t.attrs, a)
+	}
+	t.name, t.local = name, local
+	return nil
+}
+
+// procInst skips a processing instruction after "<?", applying an XML declaration's
+// encoding to the rest of the document.
+func (t *tokenizer) procInst() error {
+	target, err := t.readName("expected target name after <?")
+	if err != nil {
+		return err
+	}
+	t.space()
+	end := strings.Index(t.s[t.pos:], "?>")
+	if end < 0 {
+		return t.unexpectedEOF()
+	}
+	content := t.s[t.pos : t.pos+end]
+	t.pos += end + 2
+	if target != "xml" {
+		return nil
+	}
+	if v := declParam(content, "version"); v != "" && v != "1.0" {
+		return t.fail(fmt.Sprintf("xml: unsupported version %q; only version 1.0 is supported", v))
+	}
+	enc := declParam(content, "encoding")
+	if enc == "" || strings.EqualFold(enc, "utf-8") {
+		return nil
+	}
+	switch strings.ToLower(enc) {
+	case "iso-8859-1", "latin1", "latin-1", "us-ascii", "ascii":
+		// The declaration is ASCII, so what precedes it is the same in both encodings.
+		rest := latin1ToUTF8([]byte(t.s[t.pos:]))
+		t.s = t.s[:t.pos] + string(rest)
+		return nil
+	}
+	return t.fail(fmt.Sprintf("xml: opening charset %q: unsupported encoding %q", enc, enc))
+}
+
+// declParam returns the quoted value of param in an XML declaration's content, the way
+// encoding/xml finds it: the first "param=" followed by a quote.
+func declParam(content, param string) string {
+	key := param + "="
+	for i := 0; ; {
+		k := strings.Index(content[i:], key)
+		if k < 0 {
+			return ""
+		}
+		q := i + k + len(key)
+		if q >= len(content) {
+			return ""
+		}
+		i = q + 1
+		if c := content[q]; c == '"' || c == '\'' {
+			end := strings.IndexByte(content[i:], c)
+			if end < 0 {
+				return ""
+			}
+			return content[i : i+end]
+		}
+	}
+}
+
+// bang reads what follows "<!": a comment or a directive (skipped, tokEOF with no
+// error) or a CDATA section (tokText).
+func (t *tokenizer) bang() (tokenKind, error) {
+	if t.pos >= len(t.s) {
+		return tokEOF, t.unexpectedEOF()
+	}
+	switch t.s[t.pos] {
+	case '-':
+		t.pos++
+		if t.pos >= len(t.s) {
+			return tokEOF, t.unexpectedEOF()
+		}
+		t.pos++
+		if t.s[t.pos-1] != '-' {
+			return tokEOF, t.fail("invalid sequence <!- not part of <!--")
+		}
+		dashes := strings.Index(t.s[t.pos:], "--")
+		if dashes < 0 || t.pos+dashes+2 >= len(t.s) {
+			return tokEOF, t.unexpectedEOF()
+		}
+		t.pos += dashes + 3
+		if t.s[t.pos-1] != '>' {
+			return tokEOF, t.fail(`invalid sequence "--" not allowed in comments`)
+		}
+		return tokEOF, nil
+	case '[':
+		t.pos++
+		for i := 0; i < len("CDATA["); i++ {
+			if t.pos >= len(t.s) {
+				return tokEOF, t.unexpectedEOF()
+			}
+			t.pos++
+			if t.s[t.pos-1] != "CDATA["[i] {
+				return tokEOF, t.fail("invalid <![ sequence")
+			}
+		}
+		text, err := t.readText(0, true)
+		if err != nil {
+			return tokEOF, err
+		}
+		t.text = text
+		return tokText, nil
+	}
+	return tokEOF, t.directive()
+}
+
+// directive skips a directive such as <!DOCTYPE ...> after its "<!", as encoding/xml
+// delimits one: nested <...> pairs count, quoted '<' and '>' do not, and <!--...-->
+// comments inside are skipped.
+func (t *tokenizer) directive() error {
+	s := t.s
+	var quote byte
+	depth := 0
+	t.pos++ // the byte after "<!" is part of the directive, whatever it is
+	for {
+		if t.pos >= len(s) {
+			return t.unexpectedEOF()
+		}
+		c := s[t.pos]
+		t.pos++
+		if quote == 0 && c == '>' && depth == 0 {
+			return nil
+		}
+	handle:
+		switch {
+		case c == quote:
+			quote = 0
+		case quote != 0:
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '>':
+			depth--
+		case c == '<':
+			for i := 0; i < len("!--"); i++ {
+				if t.pos >= len(s) {
+					return t.unexpectedEOF()
+				}
+				c = s[t.pos]
+				t.pos++
+				if c != "!--"[i] {
+					depth++
+					goto handle
+				}
+			}
+			end := strings.Index(s[t.pos:], "-->")
+			if end < 0 {
+				return t.unexpectedEOF()
+			}
+			t.pos += end + 3
+		}
+	}
+}
+
+// space skips XML white space.
+func (t *tokenizer) space() {
+	for t.pos < len(t.s) {
+		switch t.s[t.pos] {
+		case ' ', '\t', '\r', '\n':
+			t.pos++
+		default:
+			return
+		}
+	}
+}
+
+// nsName reads a name into t.name and t.local; missing says what was expected.
+func (t *tokenizer) nsName(missing string) error {
+	name, err := t.readName(missing)
+	if err != nil {
+		return err
+	}
+	t.name, t.local = name, name
+	colon := strings.IndexByte(name, ':')
+	if colon < 0 {
+		return nil
+	}
+	if strings.IndexByte(name[colon+1:], ':') >= 0 {
+		return t.fail(missing)
+	}
+	if colon > 0 && colon < len(name)-1 {
+		t.local = name[colon+1:]
+	}
+	return nil
+}
+
+// readName reads a name: a run of ASCII name bytes and non-ASCII bytes, which must
+// then form a valid XML name. missing is the message when there is none.
+func (t *tokenizer) readName(missing string) (string, error) {
+	s := t.s
+	start := t.pos
+	i := start
+	ascii := true
+	for i < len(s) {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			ascii = false
+		} else if !isNameByte(c) {
+			break
+		}
+		i++
+	}
+	if i == start {
+		if i >= len(s) {
+			return "", t.unexpectedEOF()
+		}
+		return "", t.fail(missing)
+	}
+	if i >= len(s) {
+		return "", t.unexpectedEOF()
+	}
+	t.pos = i
+	name := s[start:i]
+	if ascii {
+		if c := name[0]; !isLetter(c) && c != '_' && c != ':' {
+			return "", t.fail("invalid XML name: " + name)
+		}
+	} else if !isXMLName(name) {
+		return "", t.fail("invalid XML name: " + name)
+	}
+	return name, nil
+}
+
+func isNameByte(c byte) bool {
+	return isLetter(c) || '0' <= c && c <= '9' || c == '_' || c == ':' || c == '.' || c == '-'
+}
+
+// isXMLName checks a name with non-ASCII letters against XML 1.0 (fourth edition)
+// Appendix B, as encoding/xml does.
+func isXMLName(name string) bool {
+	for i, r := range name {
+		if r == utf8.RuneError {
+			if _, size := utf8.DecodeRuneInString(name[i:]); size == 1 {
+				return false
+			}
+		}
+		if i == 0 && !isNameStart(r) || i > 0 && !isNameChar(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// readText reads character data from t.pos: up to the next '<' or the end (quote 0,
+// not cdata), up to and including the closing quote of an attribute value, or up to
+// and including the "]]>" of a CDATA section. References are decoded (not in CDATA),
+// "\r\n" and "\r" become "\n", and the result must be UTF-8 made of XML characters.
+func (t *tokenizer) readText(quote byte, cdata bool) (string, error) {
+	s := t.s
+	start := t.pos
+	i := start
+	decoded := false // the text is in t.buf rather than s[start:end]
+	end := -1        // where the text ends in s when not decoded
+	brackets := 0    // ']' just before i, since the last reference
+	prevCR := false
+	var invalid string // the first UTF-8 or character range problem
+	for i < len(s) {
+		c := s[i]
+		if c >= 0x20 && c < utf8.RuneSelf && c != '<' && c != '&' && c != ']' && c != '>' && c != quote {
+			if decoded {
+				t.buf = append(t.buf, c)
+			}
+			brackets = 0
+			prevCR = false
+			i++
+			continue
+		}
+		switch {
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if invalid == "" {
+				if r == utf8.RuneError && size == 1 {
+					invalid = "invalid UTF-8"
+				} else if !isXMLChar(r) {
+					invalid = fmt.Sprintf("illegal character code %U", r)
+				}
+			}
+			if decoded {
+				t.buf = append(t.buf, s[i:i+size]...)
+			}
+			brackets = 0
+			prevCR = false
+			i += size
+			continue
+		case c == quote && quote != 0:
+			end = i
+			t.pos = i + 1
+			goto done
+		case c == ']':
+			brackets++
+			prevCR = false
+		case c == '>':
+			if brackets >= 2 && quote == 0 {
+				if cdata {
+					end = i - 2
+					t.pos = i + 1
+					if decoded {
+						t.buf = t.buf[:len(t.buf)-2]
+					}
+					goto done
+				}
+				t.pos = i + 1
+				return "", t.fail("unescaped ]]> not in CDATA section")
+			}
+			brackets = 0
+			prevCR = false
+		case c == '<' && !cdata:
+			if quote != 0 {
+				t.pos = i + 1
+				return "", t.fail("unescaped < inside quoted string")
+			}
+			end = i
+			t.pos = i
+			goto done
+		case c == '&' && !cdata:
+			if !decoded {
+				t.buf = append(t.buf[:0], s[start:i]...)
+				decoded = true
+			}
+			n, err := t.reference(i, &invalid)
+			if err != nil {
+				return "", err
+			}
+			i = n
+			brackets = 0
+			prevCR = false
+			continue
+		case c == '\r':
+			if !decoded {
+				t.buf = append(t.buf[:0], s[start:i]...)
+				decoded = true
+			}
+			t.buf = append(t.buf, '\n')
+			brackets = 0
+			prevCR = true
+			i++
+			continue
+		case c == '\n' && prevCR:
+			brackets = 0
+			prevCR = false
+			i++
+			continue // already written as the '\r'
+		default: // a control character, or '<' or '&' in CDATA
+			if invalid == "" && c != '\t' && c != '\n' && c != '\r' && c < 0x20 {
+				invalid = fmt.Sprintf("illegal character code %U", rune(c))
+			}
+			brackets = 0
+			prevCR = false
+		}
+		if decoded {
+			t.buf = append(t.buf, c)
+		}
+		i++
+	}
+	if cdata {
+		t.pos = len(s)
+		return "", t.fail("unexpected EOF in CDATA section")
+	}
+	end = len(s)
+	t.pos = len(s)
+done:
+	if invalid != "" {
+		return "", t.fail(invalid)
+	}
+	if decoded {
+		return string(t.buf), nil
+	}
+	return s[start:end], nil
+}
+
+// reference decodes the reference at s[amp] == '&' into t.buf and returns where the
+// text goes on. It follows encoding/xml: "&#" decimal, "&#x" hexadecimal, or one of the
+// five predefined entities, with its messages for anything else.
+func (t *tokenizer) reference(amp int, invalid *string) (int, error) {
+	s := t.s
+	i := amp + 1
+	if i >= len(s) {
+		return 0, t.unexpectedEOF()
+	}
+	var r rune
+	ok := false
+	if s[i] == '#' {
+		i++
+		if i >= len(s) {
+			return 0, t.unexpectedEOF()
+		}
+		base := 10
+		if s[i] == 'x' {
+			base = 16
+			i++
+		}
+		digits := i
+		for i < len(s) && (s[i] >= '0' && s[i] <= '9' || base == 16 && isHex(s[i])) {
+			i++
+		}
+		if i >= len(s) {
+			return 0, t.unexpectedEOF()
+		}
+		if s[i] == ';' {
+			n, err := strconv.ParseUint(s[digits:i], base, 64)
+			i++
+			if err == nil && n <= utf8.MaxRune {
+				r, ok = rune(n), true
+			}
+		}
+	} else {
+		nameStart := i
+		for i < len(s) && (s[i] >= utf8.RuneSelf || isNameByte(s[i])) {
+			i++
+		}
+		if i >= len(s) {
+			return 0, t.unexpectedEOF()
+		}
+		if s[i] == ';' {
+			name := s[nameStart:i]
+			i++
+			switch name {
+			case "lt":
+				r, ok = '<', true
+			case "gt":
+				r, ok = '>', true
+			case "amp":
+				r, ok = '&', true
+			case "apos":
+				r, ok = '\'', true
+			case "quot":
+				r, ok = '"', true
+			}
+		}
+	}
+	if !ok {
+		t.pos = i
+		ent := s[amp:i]
+		if ent[len(ent)-1] != ';' {
+			ent += " (no semicolon)"
+		}
+		return 0, t.fail("invalid character entity " + ent)
+	}
+	if *invalid == "" && !isXMLChar(r) && utf8.ValidRune(r) {
+		*invalid = fmt.Sprintf("illegal character code %U", r)
+	}
+	t.buf = utf8.AppendRune(t.buf, r) // a surrogate becomes U+FFFD, as in encoding/xml
+	return i, nil
+}
+
+// isXMLChar reports whether r is a Char of XML 1.0 §2.2.
+func isXMLChar(r rune) bool {
+	return r == 0x09 || r == 0x0A || r == 0x0D ||
+		r >= 0x20 && r <= 0xD7FF ||
+		r >= 0xE000 && r <= 0xFFFD ||
+		r >= 0x10000 && r <= 0x10FFFF
+}
