@@ -1,6 +1,7 @@
 package wasmhost
 
 import (
+	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,20 +28,28 @@ type Host struct {
 	budget *pool.Budget
 	wasi   map[string]bool // functions the WASI host module exports
 
-	mu       sync.Mutex
-	compiled map[string]*compiled // by sha256 of the module bytes
-	modules  map[*Module]struct{}
-	closed   bool
+	mu                    sync.Mutex
+	compiled              map[string]*compiled // by sha256 of the module bytes
+	resident              list.List            // of *compiled with machine code in memory; see resident.go
+	modules               map[*Module]struct{}
+	closed                bool
+	evictions, recompiles uint64
 }
 
 // compiled is a compiled module shared by every Module loaded from the
 // same bytes; instances are never shared.
 type compiled struct {
 	hash  string
-	ready chan struct{} // closed once cm or err is set
-	cm    wazero.CompiledModule
-	err   error
-	refs  int // Modules using it; guarded by Host.mu
+	ready chan struct{} // closed once the first compilation ended
+	err   error         // of the first compilation
+	wasm  []byte        // kept for recompilation without CacheDir (see keepBytes)
+
+	// Guarded by Host.mu; see resident.go.
+	cm      wazero.CompiledModule
+	elem    *list.Element
+	refs    int // Modules using it
+	active  int
+	loading chan struct{}
 }
 
 // New starts a host. One runtime serves every module: the runtime-wide
@@ -105,18 +114,26 @@ func (h *Host) Load(ctx context.Context, wasm []byte, opts ModuleOptions) (*Modu
 		return nil, fail(ErrCompile, "%v", firstLine(err.Error()))
 	}
 	m := newModule(h, c, opts)
-	if err := m.validate(ctx); err != nil {
+	cm, err := h.use(ctx, c)
+	if err != nil {
+		m.Close()
+		return nil, m.poolError("", err)
+	}
+	if err := m.validate(ctx, cm); err != nil {
+		h.done(c)
 		m.Close()
 		return nil, err
 	}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
+		h.done(c)
 		m.Close()
 		return nil, &Error{Plugin: opts.Name, Kind: ErrClosed}
 	}
 	h.modules[m] = struct{}{}
 	h.mu.Unlock()
+	h.done(c)
 	return m, nil
 }
 
@@ -178,11 +195,23 @@ func (h *Host) acquire(ctx context.Context, wasm []byte) (*compiled, error) {
 	c = &compiled{hash: hash, ready: make(chan struct{}), refs: 1}
 	h.compiled[hash] = c
 	h.mu.Unlock()
-	c.cm, c.err = h.rt.CompileModule(ctx, wasm)
+	cm, err := h.rt.CompileModule(ctx, wasm)
+	if err == nil {
+		if err = h.keepBytes(c, wasm); err != nil {
+			cm.Close(context.Background())
+		}
+	}
+	h.mu.Lock()
+	if err == nil {
+		c.cm = cm
+		c.elem = h.resident.PushFront(c)
+	}
+	c.err = err
+	h.mu.Unlock()
 	close(c.ready)
-	if c.err != nil {
+	if err != nil {
 		h.release(c)
-		return nil, c.err
+		return nil, err
 	}
 	return c, nil
 }
@@ -192,14 +221,21 @@ func (h *Host) release(c *compiled) {
 	h.mu.Lock()
 	c.refs--
 	last := c.refs == 0
-	if last && h.compiled[c.hash] == c {
-		delete(h.compiled, c.hash)
+	var cm wazero.CompiledModule
+	if last {
+		if h.compiled[c.hash] == c {
+			delete(h.compiled, c.hash)
+		}
+		if c.elem != nil {
+			h.resident.Remove(c.elem)
+		}
+		cm, c.cm, c.elem = c.cm, nil, nil
 	}
 	h.mu.Unlock()
-	if last && c.cm != nil {
+	if cm != nil {
 		// Safe with instances still running: wazero documents that
 		// closing a compiled module does not affect its instances.
-		c.cm.Close(context.Background())
+		cm.Close(context.Background())
 	}
 }
 
@@ -304,8 +340,14 @@ func firstLine(s string) string {
 type HostStats struct {
 	Modules         []ModuleStats // one per loaded Module
 	CompiledModules int           // distinct compiled modules (by hash)
-	IdleBytes       int64         // memory of idle instances, all modules
-	IdleBudget      int64         // Config.IdleMemoryBytes
+	// ResidentCompiled counts the compiled modules whose machine code is
+	// in memory; the others were evicted (Config.MaxCompiledModules).
+	ResidentCompiled int
+	// CompiledEvictions and Recompilations count compiled modules evicted
+	// and compiled again on their next use.
+	CompiledEvictions, Recompilations uint64
+	IdleBytes                         int64 // memory of idle instances, all modules
+	IdleBudget                        int64 // Config.IdleMemoryBytes
 }
 
 // Stats returns the host's counters and every module's.
@@ -315,9 +357,10 @@ func (h *Host) Stats() HostStats {
 	for m := range h.modules {
 		mods = append(mods, m)
 	}
-	n := len(h.compiled)
+	s := HostStats{CompiledModules: len(h.compiled), ResidentCompiled: h.resident.Len(),
+		CompiledEvictions: h.evictions, Recompilations: h.recompiles,
+		IdleBytes: h.budget.IdleBytes(), IdleBudget: h.cfg.IdleMemoryBytes}
 	h.mu.Unlock()
-	s := HostStats{CompiledModules: n, IdleBytes: h.budget.IdleBytes(), IdleBudget: h.cfg.IdleMemoryBytes}
 	for _, m := range mods {
 		s.Modules = append(s.Modules, m.Stats())
 	}

@@ -60,7 +60,8 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 	inst.stdout.Begin(inst.plugin, "")
 	inst.stderr.Begin(inst.plugin, "")
 	defer inst.endLogs()
-	mod, err := m.host.rt.InstantiateModule(allocCtx, m.c.cm, mc)
+	// The caller holds a use of m.c (Host.use), so its code is resident.
+	mod, err := m.host.rt.InstantiateModule(allocCtx, m.host.residentCode(m.c), mc)
 	if err != nil {
 		return nil, inst.classify(err, "instantiating")
 	}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tetratelabs/wazero"
+
 	"github.com/patchbay/patchbay/wasmhost/internal/abi"
 	"github.com/patchbay/patchbay/wasmhost/internal/latency"
 	"github.com/patchbay/patchbay/wasmhost/internal/pool"
@@ -43,8 +45,8 @@ func newModule(h *Host, c *compiled, opts ModuleOptions) *Module {
 
 // validate runs the static checks, then one instance: its ABI version and,
 // when it says, the hooks it implements.
-func (m *Module) validate(ctx context.Context) error {
-	hooks, err := m.host.checkStatic(m.c.cm, m.opts)
+func (m *Module) validate(ctx context.Context, cm wazero.CompiledModule) error {
+	hooks, err := m.host.checkStatic(cm, m.opts)
 	if err != nil {
 		return err
 	}
@@ -112,6 +114,11 @@ func (m *Module) invoke(ctx context.Context, hook string, input []byte, info Cal
 		return nil, &Error{Plugin: m.opts.Name, Hook: hook, Kind: ErrInputTooLarge,
 			Detail: fmt.Sprintf("input is %d bytes, the limit is %d", len(input), abi.MaxInputBytes)}
 	}
+	// Before the budget starts: see Host.use.
+	if _, err := m.host.use(ctx, m.c); err != nil {
+		return nil, m.poolError(hook, err)
+	}
+	defer m.host.done(m.c)
 	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
 	defer cancel()
 	it, err := m.group.Get(ctx)
@@ -184,6 +191,9 @@ type ModuleStats struct {
 	P50, P99       time.Duration
 	InstancesInUse int
 	InstancesIdle  int
+	// CodeResident tells whether the module's compiled code is in memory
+	// (false after an eviction, until its next use).
+	CodeResident bool
 }
 
 // Stats returns the module's counters.
@@ -196,6 +206,7 @@ func (m *Module) Stats() ModuleStats {
 		Instantiations: m.instantiations.Load(),
 		LatencySum:     m.latency.Sum(), P50: m.latency.Quantile(0.5), P99: m.latency.Quantile(0.99),
 		InstancesInUse: inUse, InstancesIdle: idle,
+		CodeResident: m.host.isResident(m.c),
 	}
 }
 

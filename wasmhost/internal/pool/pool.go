@@ -167,3 +167,20 @@ func (g *Group) Close() {
 		v.Close()
 	}
 }
+
+// CloseIdle closes the group's idle items (their memory is wanted back);
+// the group stays usable and makes new items on demand.
+func (g *Group) CloseIdle() {
+	b := g.budget
+	b.mu.Lock()
+	victims := make([]Item, 0, len(g.idle))
+	for len(g.idle) > 0 {
+		e := g.idle[len(g.idle)-1]
+		g.removeIdleLocked(e)
+		victims = append(victims, e.item)
+	}
+	b.mu.Unlock()
+	for _, v := range victims {
+		v.Close()
+	}
+}

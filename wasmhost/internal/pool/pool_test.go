@@ -181,3 +181,25 @@ func TestEvictedItemsAreNotRetained(t *testing.T) {
 		}
 	}
 }
+
+func TestCloseIdleKeepsGroupUsable(t *testing.T) {
+	m := &maker{size: 10}
+	b := NewBudget(0)
+	g := b.NewGroup(2, m.create)
+	ctx := context.Background()
+	it1, _ := g.Get(ctx)
+	it2, _ := g.Get(ctx)
+	g.Put(it1, true)
+	g.CloseIdle()
+	if it1.(*fakeItem).closed.Load() != 1 || it2.(*fakeItem).closed.Load() != 0 {
+		t.Fatal("CloseIdle must close the idle item only")
+	}
+	if _, idle := g.Counts(); idle != 0 || b.IdleBytes() != 0 {
+		t.Fatalf("idle %d, bytes %d after CloseIdle", idle, b.IdleBytes())
+	}
+	g.Put(it2, true)
+	it3, err := g.Get(ctx)
+	if err != nil || it3 != it2 || len(m.made) != 2 {
+		t.Fatalf("Get after CloseIdle: %v %v (made %d)", it3, err, len(m.made))
+	}
+}
