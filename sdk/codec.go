@@ -99,6 +99,12 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight plain bytes at a time: in a guest each iteration costs
+		// ~40 ns (see fastpath.go).
+		if i+8 <= len(s) && plain8(load64(s, i)) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++
@@ -134,6 +140,15 @@ func appendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// plain8 reports whether the eight bytes of the little-endian word w are
+// all printable ASCII other than '"' and '\\', which a JSON string holds
+// as they are.
+func plain8(w uint64) bool {
+	q, bs := w^(swarOnes*'"'), w^(swarOnes*'\\')
+	special := (w-swarOnes*0x20)&^w | (q-swarOnes)&^q | (bs-swarOnes)&^bs | w
+	return special&swarHighs == 0
 }
 
 // DecodeRedirectInput decodes a redirect hook input into in.

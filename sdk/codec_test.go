@@ -238,3 +238,18 @@ func TestFastPathAgreesWithGeneralDecoder(t *testing.T) {
 		t.Errorf("hangup with trailing space: %+v, %v", got, err)
 	}
 }
+
+// TestAppendStringWordScan puts each kind of byte that needs care at every
+// position of a string longer than the eight-byte scan, and compares with
+// encoding/json.
+func TestAppendStringWordScan(t *testing.T) {
+	for _, special := range []string{`"`, `\`, "\n", "\x01", "\x1f", "é", "\xff", "\x7f", " "} {
+		for pos := range 20 {
+			s := strings.Repeat("a", pos) + special + strings.Repeat("b", 20-pos)
+			want, _ := json.Marshal(s)
+			if got := appendString(nil, s); string(got) != strings.ReplaceAll(string(want), `\u003c`, "<") {
+				t.Errorf("appendString(%q) = %s, encoding/json %s", s, got, want)
+			}
+		}
+	}
+}
