@@ -23,6 +23,7 @@ func main() {
 	writeRanges(&out, "nameCharRanges", "the characters that may follow the first", func(r rune) bool {
 		return acceptsElement("a" + string(r))
 	})
+	writeClasses(&out)
 	src, err := format.Source(out.Bytes())
 	if err != nil {
 		log.Fatal(err)
@@ -36,6 +37,52 @@ func main() {
 func acceptsElement(name string) bool {
 	_, err := xml.NewDecoder(bytes.NewReader([]byte("<" + name + "/>"))).RawToken()
 	return err == nil
+}
+
+// writeClasses writes charClass, the byte classes the tokenizer scans by (see the
+// class constants in tokenizer.go): a constant, so the table can never change.
+func writeClasses(out *bytes.Buffer) {
+	const (
+		classText    = 1 << iota // ends a plain run of character data
+		classDQ                  // ends a plain run of a "-quoted attribute value
+		classSQ                  // ends a plain run of a '-quoted attribute value
+		classCDATA               // ends a plain run of a CDATA section
+		classNotName             // an ASCII byte that ends a name
+		classHigh                // not ASCII
+	)
+	out.WriteString("// charClass holds the class bits of each byte value.\nconst charClass = \"\" +\n")
+	for row := 0; row < 256; row += 16 {
+		out.WriteString("\t\"")
+		for c := row; c < row+16; c++ {
+			var k byte
+			control := c < 0x20 && c != '\t' && c != '\n'
+			if control || c >= 0x80 {
+				k |= classText | classDQ | classSQ | classCDATA
+			}
+			switch c {
+			case '<', '&':
+				k |= classText | classDQ | classSQ
+			case ']':
+				k |= classText | classCDATA
+			case '"':
+				k |= classDQ
+			case '\'':
+				k |= classSQ
+			}
+			if c < 0x80 && !nameByte(byte(c)) {
+				k |= classNotName
+			}
+			if c >= 0x80 {
+				k |= classHigh
+			}
+			fmt.Fprintf(out, "\\x%02x", k)
+		}
+		if row < 240 {
+			out.WriteString("\" +\n")
+		} else {
+			out.WriteString("\"\n")
+		}
+	}
 }
 
 // nameByte reports whether an ASCII byte can be part of a name at all (encoding/xml

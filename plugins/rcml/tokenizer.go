@@ -375,16 +375,11 @@ func (t *tokenizer) nsName(missing string) error {
 func (t *tokenizer) readName(missing string) (string, error) {
 	s := t.s
 	start := t.pos
-	i := start
+	i := skip(s, start, classNotName|classHigh)
 	ascii := true
-	for i < len(s) {
-		c := s[i]
-		if c >= utf8.RuneSelf {
-			ascii = false
-		} else if !isNameByte(c) {
-			break
-		}
-		i++
+	if i < len(s) && s[i] >= utf8.RuneSelf {
+		ascii = false
+		i = skip(s, i, classNotName)
 	}
 	if i == start {
 		if i >= len(s) {
@@ -427,30 +422,70 @@ func isXMLName(name string) bool {
 	return true
 }
 
+// Byte classes of charClass (names_table.go): the bytes that end a plain run, one
+// that needs no more than copying, in each kind of text.
+const (
+	classText    = 1 << iota // character data: '<', '&', ']', control characters, non-ASCII
+	classDQ                  // "-quoted value: '<', '&', '"', control characters, non-ASCII
+	classSQ                  // '-quoted value: '<', '&', '\'', control characters, non-ASCII
+	classCDATA               // CDATA section: ']', control characters, non-ASCII
+	classNotName             // an ASCII byte that ends a name
+	classHigh                // not ASCII
+)
+
+// skip returns the index of the first byte at or after i whose class has a bit of mask,
+// or len(s). In wasm every loop iteration and call leaves the compiled code for a
+// termination check (wazero's WithCloseOnContextDone), so it tests eight bytes per
+// iteration and finds the exact byte with straight-line code.
+func skip(s string, i int, mask byte) int {
+	for i+8 <= len(s) && charClass[s[i]]&mask == 0 && charClass[s[i+1]]&mask == 0 &&
+		charClass[s[i+2]]&mask == 0 && charClass[s[i+3]]&mask == 0 && charClass[s[i+4]]&mask == 0 &&
+		charClass[s[i+5]]&mask == 0 && charClass[s[i+6]]&mask == 0 && charClass[s[i+7]]&mask == 0 {
+		i += 8
+	}
+	// Fewer than eight plain bytes are left before the byte sought (or the end).
+	if i+4 <= len(s) && charClass[s[i]]&mask == 0 && charClass[s[i+1]]&mask == 0 &&
+		charClass[s[i+2]]&mask == 0 && charClass[s[i+3]]&mask == 0 {
+		i += 4
+	}
+	if i+2 <= len(s) && charClass[s[i]]&mask == 0 && charClass[s[i+1]]&mask == 0 {
+		i += 2
+	}
+	if i < len(s) && charClass[s[i]]&mask == 0 {
+		i++
+	}
+	return i
+}
+
 // readText reads character data from t.pos: up to the next '<' or the end (quote 0,
 // not cdata), up to and including the closing quote of an attribute value, or up to
 // and including the "]]>" of a CDATA section. References are decoded (not in CDATA),
 // "\r\n" and "\r" become "\n", and the result must be UTF-8 made of XML characters.
 func (t *tokenizer) readText(quote byte, cdata bool) (string, error) {
 	s := t.s
+	var mask byte
+	switch {
+	case cdata:
+		mask = classCDATA
+	case quote == '"':
+		mask = classDQ
+	case quote == '\'':
+		mask = classSQ
+	default:
+		mask = classText
+	}
 	start := t.pos
 	i := start
-	decoded := false // the text is in t.buf rather than s[start:end]
-	end := -1        // where the text ends in s when not decoded
-	brackets := 0    // ']' just before i, since the last reference
-	prevCR := false
+	decoded := false // the text is t.buf plus s[chunk:end], rather than s[start:end]
+	chunk := start
+	end := len(s)
 	var invalid string // the first UTF-8 or character range problem
-	for i < len(s) {
-		c := s[i]
-		if c >= 0x20 && c < utf8.RuneSelf && c != '<' && c != '&' && c != ']' && c != '>' && c != quote {
-			if decoded {
-				t.buf = append(t.buf, c)
-			}
-			brackets = 0
-			prevCR = false
-			i++
-			continue
+	for {
+		i = skip(s, i, mask)
+		if i >= len(s) {
+			break
 		}
+		c := s[i]
 		switch {
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRuneInString(s[i:])
@@ -461,36 +496,23 @@ func (t *tokenizer) readText(quote byte, cdata bool) (string, error) {
 					invalid = fmt.Sprintf("illegal character code %U", r)
 				}
 			}
-			if decoded {
-				t.buf = append(t.buf, s[i:i+size]...)
-			}
-			brackets = 0
-			prevCR = false
 			i += size
-			continue
 		case c == quote && quote != 0:
 			end = i
 			t.pos = i + 1
 			goto done
 		case c == ']':
-			brackets++
-			prevCR = false
-		case c == '>':
-			if brackets >= 2 && quote == 0 {
+			if i+2 < len(s) && s[i+1] == ']' && s[i+2] == '>' {
 				if cdata {
-					end = i - 2
-					t.pos = i + 1
-					if decoded {
-						t.buf = t.buf[:len(t.buf)-2]
-					}
+					end = i
+					t.pos = i + 3
 					goto done
 				}
-				t.pos = i + 1
+				t.pos = i + 3
 				return "", t.fail("unescaped ]]> not in CDATA section")
 			}
-			brackets = 0
-			prevCR = false
-		case c == '<' && !cdata:
+			i++
+		case c == '<':
 			if quote != 0 {
 				t.pos = i + 1
 				return "", t.fail("unescaped < inside quoted string")
@@ -498,57 +520,47 @@ func (t *tokenizer) readText(quote byte, cdata bool) (string, error) {
 			end = i
 			t.pos = i
 			goto done
-		case c == '&' && !cdata:
+		case c == '&':
 			if !decoded {
-				t.buf = append(t.buf[:0], s[start:i]...)
+				t.buf = t.buf[:0]
 				decoded = true
 			}
+			t.buf = append(t.buf, s[chunk:i]...)
 			n, err := t.reference(i, &invalid)
 			if err != nil {
 				return "", err
 			}
-			i = n
-			brackets = 0
-			prevCR = false
-			continue
+			i, chunk = n, n
 		case c == '\r':
 			if !decoded {
-				t.buf = append(t.buf[:0], s[start:i]...)
+				t.buf = t.buf[:0]
 				decoded = true
 			}
+			t.buf = append(t.buf, s[chunk:i]...)
 			t.buf = append(t.buf, '\n')
-			brackets = 0
-			prevCR = true
 			i++
-			continue
-		case c == '\n' && prevCR:
-			brackets = 0
-			prevCR = false
-			i++
-			continue // already written as the '\r'
-		default: // a control character, or '<' or '&' in CDATA
-			if invalid == "" && c != '\t' && c != '\n' && c != '\r' && c < 0x20 {
+			if i < len(s) && s[i] == '\n' {
+				i++
+			}
+			chunk = i
+		default: // another control character
+			if invalid == "" {
 				invalid = fmt.Sprintf("illegal character code %U", rune(c))
 			}
-			brackets = 0
-			prevCR = false
+			i++
 		}
-		if decoded {
-			t.buf = append(t.buf, c)
-		}
-		i++
 	}
 	if cdata {
 		t.pos = len(s)
 		return "", t.fail("unexpected EOF in CDATA section")
 	}
-	end = len(s)
 	t.pos = len(s)
 done:
 	if invalid != "" {
 		return "", t.fail(invalid)
 	}
 	if decoded {
+		t.buf = append(t.buf, s[chunk:end]...)
 		return string(t.buf), nil
 	}
 	return s[start:end], nil

@@ -164,13 +164,17 @@ func FuzzTokenizer(f *testing.F) {
 		"<a>\n&bogus;\n</a>", "<a\n x='1'\n y='2\n", "<Response>\n<Say>a</Play>\n</Response>",
 		"\xef\xbb\xbf<a/>", `<a>x</a>y`, ` <a/> `, "<a/>\u00a0", `<a></a><b/>`, `</a>`,
 		`<Response><Dial>client:bob?X-A=1&X-B=2</Dial></Response>`,
-		`<!-- <![CDATA[ --><a>&</a><!-- ]]> -->`,
+		`<!-- <![CDATA[ --><a>&</a><!-- ]]> -->`, `<a><![CDATA[&]]>&<![CDATA[&`, `<![CDATA[]]><![CDATA[&]]>&&amp;`,
+		"<a>" + strings.Repeat("x", 17) + "]]>", "<a b='" + strings.Repeat("y", 23) + "\r\n'>" + strings.Repeat("\u00e9", 9) + "</a>",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		text, _ := escapeBareAmpersands(bytes.TrimPrefix(body, utf8BOM))
+		text, inserted := escapeBareAmpersands(bytes.TrimPrefix(body, utf8BOM))
+		if want, wantIns := escapeByteByByte(bytes.TrimPrefix(body, utf8BOM)); !bytes.Equal(text, want) || fmt.Sprint(inserted) != fmt.Sprint(wantIns) {
+			t.Fatalf("%q: escaped %q %v, want %q %v", body, text, inserted, want, wantIns)
+		}
 		if msg := compareTraces(referenceTrace(text), ourTrace(text)); msg != "" {
 			t.Fatalf("%q: %s", body, msg)
 		}
@@ -240,4 +244,37 @@ func TestRepeatedAttribute(t *testing.T) {
 	if v.Say.Voice != "woman" {
 		t.Errorf("voice = %q, want the first one, woman", v.Say.Voice)
 	}
+}
+
+// escapeByteByByte is the plain loop escapeBareAmpersands replaced: every byte is
+// looked at, '<' starting "<![CDATA[" skips to the "]]>".
+func escapeByteByByte(body []byte) ([]byte, []int) {
+	var out []byte
+	var inserted []int
+	copied := 0
+	for i := 0; i < len(body); i++ {
+		switch body[i] {
+		case '<':
+			if bytes.HasPrefix(body[i:], cdataOpen) {
+				end := bytes.Index(body[i+len(cdataOpen):], cdataClose)
+				if end < 0 {
+					i = len(body)
+				} else {
+					i += len(cdataOpen) + end + len(cdataClose) - 1
+				}
+			}
+		case '&':
+			if isReference(body[i+1:]) {
+				continue
+			}
+			out = append(out, body[copied:i+1]...)
+			inserted = append(inserted, len(out))
+			out = append(out, "amp;"...)
+			copied = i + 1
+		}
+	}
+	if out == nil {
+		return body, nil
+	}
+	return append(out, body[copied:]...), inserted
 }
