@@ -2,6 +2,8 @@ package wasmhost_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"runtime"
 	"slices"
 	"testing"
@@ -153,4 +155,73 @@ func BenchmarkManyTenantsUnderBudget(b *testing.B) {
 	for _, m := range mods {
 		m.Close()
 	}
+}
+
+// BenchmarkDistinctModulesUnderBudget loads b.N distinct Go guests (the
+// trivial one with a unique custom section each, so each is compiled on
+// its own), invokes each once, then all of them once more, with at most
+// 3 compiled modules resident ("budget3") or no bound ("unbounded"). It
+// reports the process's resident memory growth (machine code lives outside
+// the Go heap) and the Go heap growth; the compilation cache is shared, so
+// run the unbounded case to warm it or read the first case's time as cold.
+func BenchmarkDistinctModulesUnderBudget(b *testing.B) {
+	base := guest(b, trivialDir)
+	cacheDir := b.TempDir()
+	for _, tc := range []struct {
+		name   string
+		budget int
+	}{{"unbounded", 0}, {"budget3", 3}} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := newHost(b, wasmhost.Config{CacheDir: cacheDir, MaxCompiledModules: tc.budget, IdleMemoryBytes: 32 << 20, LoadTimeout: 30 * time.Second})
+			ctx := context.Background()
+			in := sdk.AppendRedirectInput(nil, sdk.RedirectInput{Config: "deny", Call: sdk.Call{Sid: "CA1"}})
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			rss0 := rssBytes(b)
+			var mods []*wasmhost.Module
+			i := 0
+			for b.Loop() {
+				wasm := append(slices.Clip(base), section(0, append(name("patchbay-bench"), uleb(uint64(i))...))...)
+				i++
+				m, err := h.Load(ctx, wasm, wasmhost.ModuleOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				mods = append(mods, m)
+			}
+			for _, m := range mods {
+				if _, err := m.Invoke(ctx, sdk.HookRedirect, in, wasmhost.CallInfo{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			s := h.Stats()
+			if tc.budget > 0 && s.ResidentCompiled > tc.budget {
+				b.Fatalf("%d compiled modules resident, budget %d", s.ResidentCompiled, tc.budget)
+			}
+			b.ReportMetric(float64(rssBytes(b)-rss0)/(1<<20), "rss-MiB-total")
+			b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/(1<<20), "heap-MiB-total")
+			b.ReportMetric(float64(s.ResidentCompiled), "resident-compiled")
+			b.ReportMetric(float64(s.Recompilations), "recompilations")
+			for _, m := range mods {
+				m.Close()
+			}
+		})
+	}
+}
+
+// rssBytes is the process's resident memory (Linux).
+func rssBytes(tb testing.TB) int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		tb.Fatalf("reading resident memory: %v", err)
+	}
+	var size, rss int64
+	if _, err := fmt.Sscan(string(b), &size, &rss); err != nil {
+		tb.Fatal(err)
+	}
+	return rss * int64(os.Getpagesize())
 }
