@@ -26,8 +26,10 @@
 // next invocation. Idle instances of all modules share a memory budget
 // (Config.IdleMemoryBytes); beyond it the least recently used are closed.
 //
-// Deadlines: every invocation (waiting for an instance, starting one, the
-// call) runs under the module's timeout with WithCloseOnContextDone(true),
+// Deadlines: waiting for a free instance, and then the call itself, each
+// run under the module's timeout; starting a fresh instance is bounded by
+// Config.LoadTimeout instead (it is the host's cost, and a module whose
+// start loops is refused at Load). Calls run with WithCloseOnContextDone(true),
 // which really stops a guest in a loop; without it a runaway guest hangs
 // the host at the next garbage collection.
 //

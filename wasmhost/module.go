@@ -38,7 +38,19 @@ func newModule(h *Host, c *compiled, opts ModuleOptions) *Module {
 	m := &Module{host: h, c: c, opts: opts, latency: latency.New()}
 	m.group = h.budget.NewGroup(h.cfg.PoolSize, func(ctx context.Context) (pool.Item, error) {
 		m.instantiations.Add(1)
-		return m.newInstance(ctx)
+		// Starting an instance is the host's cost, not the guest's decision:
+		// it gets LoadTimeout of its own (a module whose start loops was
+		// refused at Load), so a cold start on a loaded machine does not eat
+		// the invocation budget. Cancellation by the caller still applies.
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), h.cfg.LoadTimeout)
+		defer cancel()
+		stop := context.AfterFunc(ctx, func() {
+			if errors.Is(context.Cause(ctx), context.Canceled) {
+				cancel()
+			}
+		})
+		defer stop()
+		return m.newInstance(ictx)
 	})
 	return m
 }
@@ -90,9 +102,9 @@ func (m *Module) Name() string { return m.opts.Name }
 func (m *Module) Hash() string { return m.c.hash }
 
 // Invoke runs hook with input on an instance of its own and returns a copy
-// of the output. The whole invocation (waiting for a free instance,
-// starting one if none is idle, and the call) is bounded by the module's
-// timeout and by ctx. On any failure the instance is discarded and the
+// of the output. Waiting for a free instance and the call are each bounded
+// by the module's timeout, starting a fresh instance by Config.LoadTimeout,
+// and all of it by ctx. On any failure the instance is discarded and the
 // error matches one of ErrTimeout, ErrCanceled, ErrTrap, ErrMemoryLimit,
 // ErrBadOutput, ErrMissingExport, ErrInputTooLarge or ErrClosed.
 func (m *Module) Invoke(ctx context.Context, hook string, input []byte, info CallInfo) ([]byte, error) {
@@ -119,12 +131,17 @@ func (m *Module) invoke(ctx context.Context, hook string, input []byte, info Cal
 		return nil, m.poolError(hook, err)
 	}
 	defer m.host.done(m.c)
-	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
-	defer cancel()
-	it, err := m.group.Get(ctx)
+	// The budget bounds waiting for a busy pool, then, afresh, the call
+	// itself: a cold instance start (bounded by LoadTimeout) is not the
+	// guest's time.
+	wctx, wcancel := context.WithTimeout(ctx, m.opts.Timeout)
+	it, err := m.group.Get(wctx)
+	wcancel()
 	if err != nil {
 		return nil, m.poolError(hook, err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, m.opts.Timeout)
+	defer cancel()
 	inst := it.(*instance)
 	out, err := inst.call(ctx, m.opts.Name, hook, input, info.CallSid)
 	m.group.Put(inst, err == nil)
