@@ -32,6 +32,10 @@ type Config struct {
 	PluginMaxTimeout time.Duration
 	PluginMemoryMB   int
 	PluginMaxBytes   int64
+	// PluginMaxCompiled bounds the compiled plugin modules kept in memory;
+	// the least recently used are dropped and recompiled from the disk
+	// cache when needed (0: no bound).
+	PluginMaxCompiled int
 
 	// InMemory keeps state in memory only (tests); DataDir is then unused.
 	InMemory bool
@@ -47,18 +51,19 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		HTTPAddr:         "127.0.0.1:8080",
-		SIPAddr:          "127.0.0.1:5060",
-		RTPPortMin:       20000,
-		RTPPortMax:       29999,
-		DataDir:          "./data",
-		LogLevel:         slog.LevelInfo,
-		FetchTimeout:     10 * time.Second,
-		ShutdownTimeout:  10 * time.Second,
-		PluginTimeout:    50 * time.Millisecond,
-		PluginMaxTimeout: time.Second,
-		PluginMemoryMB:   64,
-		PluginMaxBytes:   8 << 20,
+		HTTPAddr:          "127.0.0.1:8080",
+		SIPAddr:           "127.0.0.1:5060",
+		RTPPortMin:        20000,
+		RTPPortMax:        29999,
+		DataDir:           "./data",
+		LogLevel:          slog.LevelInfo,
+		FetchTimeout:      10 * time.Second,
+		ShutdownTimeout:   10 * time.Second,
+		PluginTimeout:     50 * time.Millisecond,
+		PluginMaxTimeout:  time.Second,
+		PluginMemoryMB:    64,
+		PluginMaxBytes:    8 << 20,
+		PluginMaxCompiled: 64,
 	}
 }
 
@@ -88,6 +93,7 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.DurationVar(&cfg.PluginMaxTimeout, "plugin-max-timeout", envDuration(getenv, "PATCHBAY_PLUGIN_MAX_TIMEOUT", cfg.PluginMaxTimeout), "largest time budget a tenant may ask for (PATCHBAY_PLUGIN_MAX_TIMEOUT)")
 	fs.IntVar(&cfg.PluginMemoryMB, "plugin-memory-mb", envInt(getenv, "PATCHBAY_PLUGIN_MEMORY_MB", cfg.PluginMemoryMB), "memory cap of a plugin instance in MiB; tenants may ask for less (PATCHBAY_PLUGIN_MEMORY_MB)")
 	fs.Int64Var(&cfg.PluginMaxBytes, "plugin-max-bytes", int64(envInt(getenv, "PATCHBAY_PLUGIN_MAX_BYTES", int(cfg.PluginMaxBytes))), "largest plugin module accepted, in bytes (PATCHBAY_PLUGIN_MAX_BYTES)")
+	fs.IntVar(&cfg.PluginMaxCompiled, "plugin-max-compiled", envInt(getenv, "PATCHBAY_PLUGIN_MAX_COMPILED", cfg.PluginMaxCompiled), "compiled plugin modules kept in memory, least recently used dropped beyond (PATCHBAY_PLUGIN_MAX_COMPILED)")
 	level := env("PATCHBAY_LOG_LEVEL", "info")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (PATCHBAY_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {

@@ -124,7 +124,9 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		MaxTimeout:      max(cfg.PluginMaxTimeout, time.Second),
 		DefaultMemoryMB: cfg.PluginMemoryMB,
 		MaxMemoryMB:     max(cfg.PluginMemoryMB, 64),
-		Logger:          log.With("component", "wasm"),
+		// +1: the RCML handler is one of the compiled modules.
+		MaxCompiledModules: plugMaxCompiled(cfg.PluginMaxCompiled),
+		Logger:             log.With("component", "wasm"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("wasm host: %w", err)
@@ -237,6 +239,13 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	}()
 	log.Info("patchbay started", "http", s.HTTPAddr(), "sip", cfg.SIPAddr, "media_ip", cfg.MediaIP, "rtp_ports", fmt.Sprintf("%d-%d", cfg.RTPPortMin, cfg.RTPPortMax))
 	return s, nil
+}
+
+func plugMaxCompiled(n int) int {
+	if n <= 0 {
+		return 0
+	}
+	return n + 1
 }
 
 func (s *Server) ready() bool {
