@@ -45,4 +45,3 @@ func TestLegsCompleteParentWhileDialRingsFiresAction(t *testing.T) {
 		t.Errorf("Dial action requested %d times, want 1", n)
 	}
 }
-
