@@ -307,3 +307,45 @@ func TestDialNounStatusCallback(t *testing.T) {
 		}
 	}
 }
+
+// callerId sets the From of the dialed leg, a Number goes to the outbound
+// proxy, and timeLimit ends a bridged call: the callee gets BYE and the
+// action reports the call completed with its duration.
+func TestDialCallerIDNumberAndTimeLimit(t *testing.T) {
+	proxy := sipuatest.NewPeer(t)
+	proxy.Answer(sipuatest.AnswerAfter(0))
+	sw := startSwitch(t, func(c *serverConfig) { c.OutboundProxy = "sip:" + proxy.Addr() })
+	app := newAppServer(t)
+	app.rcml("/app", `<Response><Dial callerId="+15550009999" timeLimit="2" action="`+app.URL("/action")+`"><Number>+15557770000</Number></Dial></Response>`)
+	app.rcml("/action", `<Response><Hangup/></Response>`)
+	sw.provision("906", app.URL("/app"), nil)
+	caller := sipuatest.NewPeer(t)
+	c := dial(t, sw, caller, "906")
+	in, err := proxy.WaitIncoming(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(in.RequestURI(), "+15557770000@") {
+		t.Errorf("the Number was not sent to the proxy: Request-URI %s", in.RequestURI())
+	}
+	if from := in.Header("From"); !strings.Contains(from, "+15550009999") {
+		t.Errorf("callerId not used: From %q", from)
+	}
+	began := time.Now()
+	if err := in.WaitBye(ctxT(t, 6*time.Second)); err != nil {
+		t.Fatalf("timeLimit did not end the bridged call: %v", err)
+	}
+	if d := time.Since(began); d < 1500*time.Millisecond {
+		t.Errorf("the bridged call ended after %v, before its 2 s timeLimit", d)
+	}
+	r := app.nextAt("/action", 5*time.Second)
+	if r.Params.Get("DialCallStatus") != "completed" || r.Params.Get("DialCallSid") != in.Header("X-RestComm-CallSid") {
+		t.Errorf("action: %v", r.Params)
+	}
+	if d := r.Params.Get("DialCallDuration"); d != "1" && d != "2" {
+		t.Errorf("DialCallDuration = %s, want about 2", d)
+	}
+	if err := c.WaitBye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+}
