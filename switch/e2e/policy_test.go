@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"net/url"
 	"os"
@@ -208,4 +209,50 @@ func TestPolicyBoundToRCMLRedirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	app.nextAt("/next", 3*time.Second)
+}
+
+// The same governance against a call placed by sipp: a denied hangup leaves
+// sipp in its call (it is still waiting for a BYE); once the plugin is
+// deleted the hangup goes through and sipp gets its BYE (exit 0).
+func TestPolicyDeniesHangupOfASippCall(t *testing.T) {
+	wasm := buildPolicyGuest(t)
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	app.rcml("/app", `<Response><Play loop="0">`+app.URL("/long.wav")+`</Play></Response>`)
+	sw.provision("952", app.URL("/app"), nil)
+	if code, body := sw.upload(testAccount, testToken, "keep-up", wasm, url.Values{"Hooks": {"hangup"}, "Config": {"deny"}}); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	proc, err := sipuatest.StartSipp(ctx, sipuatest.SippOptions{
+		Scenario: filepath.Join("testdata", "uac_waitbye.xml"), Remote: sw.SIPAddr, Service: "952",
+		Calls: 1, NoDefaultBehaviors: true, RecvTimeout: 30 * time.Second, Timeout: 35 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sid := app.next(10 * time.Second).Params.Get("CallSid")
+	sw.waitStatus(sid, "in-progress")
+	code, body := sw.do("POST", "/Calls/"+sid+".json", url.Values{"Status": {"completed"}})
+	if code != 403 || !strings.Contains(string(body), "may not be hung up") {
+		t.Fatalf("denied hangup: %d %s", code, body)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if st := sw.callJSON(sid)["status"]; st != "in-progress" {
+		t.Fatalf("the denied hangup changed the call: %v", st)
+	}
+	if code, body := sw.do("DELETE", "/Plugins/keep-up.json", nil); code != 200 && code != 204 {
+		t.Fatalf("delete: %d %s", code, body)
+	}
+	if code, body := sw.do("POST", "/Calls/"+sid+".json", url.Values{"Status": {"completed"}}); code != 200 {
+		t.Fatalf("hangup: %d %s", code, body)
+	}
+	res, err := proc.Wait(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ExitCode != 0 || res.Successful != 1 {
+		t.Fatalf("sipp: exit %d, %d successful (a BYE should have ended its call only after the plugin was gone)\n%s", res.ExitCode, res.Successful, res.Errors)
+	}
 }
