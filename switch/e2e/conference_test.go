@@ -238,3 +238,71 @@ func TestHoldAndUnholdThroughConference(t *testing.T) {
 		}
 	}
 }
+
+// Conference noun attributes: muted joins listen-only, maxParticipants
+// skips a full room (the next verb runs), endConferenceOnExit drops the
+// others when that participant leaves (their documents go on).
+func TestConferenceAttributes(t *testing.T) {
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	room := func(attrs string) string {
+		return `<Response><Dial><Conference beep="false" maxParticipants="3" ` + attrs + `>attrs</Conference></Dial><Play>` + app.URL("/tone.wav") + `</Play><Hangup/></Response>`
+	}
+	app.rcml("/chair", room(`endConferenceOnExit="true"`))
+	app.rcml("/member", room(``))
+	app.rcml("/listener", room(`muted="true"`))
+	sw.provision("970", app.URL("/chair"), nil)
+	sw.provision("971", app.URL("/member"), nil)
+	sw.provision("972", app.URL("/listener"), nil)
+	peer := sipuatest.NewPeer(t)
+	chair := dial(t, sw, peer, "970")
+	member := dial(t, sw, peer, "971")
+	listener := dial(t, sw, peer, "972")
+	time.Sleep(300 * time.Millisecond)
+
+	// The muted listener is heard by nobody but hears the others.
+	for _, c := range []*sipuatest.Call{chair, member, listener} {
+		c.Listen(500, 900, 1300)
+	}
+	ctx := ctxT(t, 10*time.Second)
+	done := make(chan error, 3)
+	for f, c := range map[float64]*sipuatest.Call{500: chair, 900: member, 1300: listener} {
+		go func() { done <- c.SendTone(ctx, f, time.Second) }()
+	}
+	for range 3 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(150 * time.Millisecond)
+	if lv, _ := chair.Heard(); lv[1] < 0.05 || lv[2] > 0.05 {
+		t.Errorf("chair hears member %.2f (want > 0.05) and the muted listener %.2f (want < 0.05)", lv[1], lv[2])
+	}
+	if lv, _ := listener.Heard(); lv[0] < 0.05 || lv[1] < 0.05 {
+		t.Errorf("the muted listener should hear the others: %v", lv)
+	}
+
+	// A fourth caller finds the room full: the Conference is skipped and the
+	// next verbs (Play, Hangup) run at once.
+	fourth := dial(t, sw, peer, "971")
+	if err := fourth.WaitBye(ctxT(t, 6*time.Second)); err != nil {
+		t.Fatalf("the caller of a full room was not sent on to the next verbs: %v", err)
+	}
+	if got := fourth.RTP().PT(0).Packets; got < 80 {
+		t.Errorf("the next verb (Play) did not run for the fourth caller: %d packets", got)
+	}
+
+	// The chair leaves: everyone else is dropped and their documents go on.
+	if err := chair.Bye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*sipuatest.Call{member, listener} {
+		if err := c.WaitBye(ctxT(t, 6*time.Second)); err != nil {
+			t.Fatalf("a participant was not dropped when the endConferenceOnExit one left: %v", err)
+		}
+	}
+	code, body := sw.do("GET", "/Conferences.json?FriendlyName=attrs", nil)
+	if code != 200 || !strings.Contains(string(body), `"status":"COMPLETED"`) {
+		t.Errorf("the room's record is not completed: %d %s", code, body)
+	}
+}
