@@ -170,8 +170,10 @@ func (m *member) SetMuted(muted bool) { m.p.SetMuted(muted) }
 // Leave implements call.Membership.
 func (m *member) Leave() { m.leave(true) }
 
-func (m *member) leave(self bool) {
+// leave takes the member out once; it reports whether this call did.
+func (m *member) leave(self bool) (left bool) {
 	m.once.Do(func() {
+		left = true
 		h := m.hub
 		h.mu.Lock()
 		r := m.room
@@ -187,10 +189,12 @@ func (m *member) leave(self bool) {
 		h.closeIfEmpty(r)
 		h.mu.Unlock()
 		for _, o := range ended {
-			o.leave(false)
-			if o.onEnd != nil {
+			// A member that left by itself meanwhile is not told the
+			// conference ended for it.
+			if o.leave(false) && o.onEnd != nil {
 				o.onEnd()
 			}
 		}
 	})
+	return left
 }
