@@ -2,7 +2,6 @@ package rcml
 
 import (
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 )
@@ -89,15 +88,12 @@ func (p *parser) resolve(ref, verb, what string, code int) string {
 	if ref == "" {
 		return ""
 	}
-	u, err := url.Parse(ref)
-	if err != nil {
+	s, ok := resolveURL(p.base, p.plainBase, p.hasPlainBase, ref)
+	if !ok {
 		p.warn(code, "%q is an invalid URI for the %s of <%s>", ref, what, verb)
 		return ""
 	}
-	if u.Scheme != "" || p.base == nil {
-		return ref
-	}
-	return p.base.ResolveReference(u).String()
+	return s
 }
 
 // keysAttr validates a key list such as finishOnKey: one to twelve of 0-9, * and #.

@@ -27,11 +27,14 @@ func Parse(body []byte, docURL string) (*Plan, error) {
 	}
 	body = bytes.TrimPrefix(body, utf8BOM) // editors on Windows add one; it is not text outside the root
 	text, inserted := escapeBareAmpersands(body)
+	plain, hasPlain := plainBaseOf(base)
 	p := parser{
-		tok:      tokenizer{s: string(text)},
-		base:     base,
-		inserted: inserted,
-		stack:    make([]frame, 0, 8),
+		tok:          tokenizer{s: string(text)},
+		base:         base,
+		plainBase:    plain,
+		hasPlainBase: hasPlain,
+		inserted:     inserted,
+		stack:        make([]frame, 0, 8),
 	}
 	if err := p.run(); err != nil {
 		return nil, err
@@ -70,16 +73,19 @@ type frame struct {
 
 // parser holds the state of one Parse call.
 type parser struct {
-	tok      tokenizer
-	base     *url.URL
-	inserted []int
-	plan     Plan
-	stack    []frame
-	text     []byte // character data of the open collecting elements, innermost last
-	lastID   int
-	current  int // id of the element of the verb taken last; 0 before the first
-	dropped  int // verbs left as empty placeholders, removed by compact
-	rootSeen bool
+	tok  tokenizer
+	base *url.URL
+	// plainBase is base for resolvePlain when hasPlainBase.
+	plainBase    plainBase
+	hasPlainBase bool
+	inserted     []int
+	plan         Plan
+	stack        []frame
+	text         []byte // character data of the open collecting elements, innermost last
+	lastID       int
+	current      int // id of the element of the verb taken last; 0 before the first
+	dropped      int // verbs left as empty placeholders, removed by compact
+	rootSeen     bool
 }
 
 func (p *parser) run() error {

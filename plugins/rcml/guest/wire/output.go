@@ -311,11 +311,16 @@ func appendStringMap(b []byte, m map[string]string) []byte {
 		}
 		keys[i] = k
 	}
-	o := object(b)
-	for _, k := range keys {
-		o.str(k, m[k])
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, k) // a document's header name: escaped
+		b = append(b, ':')
+		b = appendString(b, m[k])
 	}
-	return o.end()
+	return append(b, '}')
 }
 
 // objectWriter writes the members of one JSON object.
@@ -328,13 +333,16 @@ func object(b []byte) objectWriter { return objectWriter{b: append(b, '{'), firs
 
 func (o *objectWriter) end() []byte { return append(o.b, '}') }
 
+// key writes a member name of the plan's types. Those are constants that
+// need no escaping, so they are copied as they are.
 func (o *objectWriter) key(k string) {
 	if !o.first {
 		o.b = append(o.b, ',')
 	}
 	o.first = false
-	o.b = appendString(o.b, k)
-	o.b = append(o.b, ':')
+	o.b = append(o.b, '"')
+	o.b = append(o.b, k...)
+	o.b = append(o.b, '"', ':')
 }
 
 func (o *objectWriter) str(k, v string) {

@@ -1,0 +1,189 @@
+package rcml
+
+import (
+	"net/url"
+	"strings"
+)
+
+// The walk resolves a handful of URLs per verb. net/url parses each into a URL
+// value, and in wasm every loop iteration and call of that leaves the compiled
+// code for a termination check, so plain URLs take a shorter road: an absolute
+// http(s) URL made of plain characters is valid as written, and a plain
+// relative path against a plain base resolves by string joining. Anything else
+// goes through net/url, and FuzzResolveFast holds the two roads to the same
+// result.
+
+// urlChar classes: which bytes a plain URL may contain where.
+const (
+	urlHost  = 1 << iota // host name: letters, digits, '.', '-'
+	urlPath              // path of a plain URL: letters, digits, "-._~/"
+	urlQuery             // query: printable ASCII except '#' and '%'
+	urlRest              // path and query of an absolute URL: printable ASCII except '#' and '%'
+)
+
+var urlClass = func() (t [256]byte) {
+	for c := 0x21; c < 0x7f; c++ {
+		if c != '#' && c != '%' {
+			t[c] |= urlQuery | urlRest
+		}
+	}
+	for _, c := range []byte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") {
+		t[c] |= urlHost | urlPath
+	}
+	for _, c := range []byte("_~/") {
+		t[c] |= urlPath
+	}
+	return t
+}()
+
+// allURLClass reports whether every byte of s has class bit mask, eight bytes
+// per iteration for the reason skip gives.
+func allURLClass(s string, mask byte) bool {
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if urlClass[s[i]]&urlClass[s[i+1]]&urlClass[s[i+2]]&urlClass[s[i+3]]&
+			urlClass[s[i+4]]&urlClass[s[i+5]]&urlClass[s[i+6]]&urlClass[s[i+7]]&mask == 0 {
+			return false
+		}
+	}
+	for ; i < len(s); i++ {
+		if urlClass[s[i]]&mask == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// plainAbsolute reports whether ref is an absolute http or https URL that
+// url.Parse accepts as it is: a lower-case scheme, a host of letters, digits,
+// dots and dashes with an optional numeric port, then printable ASCII without
+// '%' (escapes) or '#' (fragment).
+func plainAbsolute(ref string) bool {
+	var rest string
+	switch {
+	case strings.HasPrefix(ref, "https://"):
+		rest = ref[len("https://"):]
+	case strings.HasPrefix(ref, "http://"):
+		rest = ref[len("http://"):]
+	default:
+		return false
+	}
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	host, port, hasPort := strings.Cut(rest[:end], ":")
+	if host == "" || !allURLClass(host, urlHost) {
+		return false
+	}
+	if hasPort && !allDigits(port) {
+		return false
+	}
+	return allURLClass(rest[end:], urlRest)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// plainBase is a document URL that plain relative references resolve against
+// by joining strings: its scheme and host as written, and its path.
+type plainBase struct {
+	prefix string // "http://host:port"
+	path   string
+}
+
+// plainBaseOf returns u's plainBase, false when u is not plain (user info,
+// escapes, an opaque part, a scheme other than http or https, an unusual host).
+func plainBaseOf(u *url.URL) (plainBase, bool) {
+	if u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" || u.User != nil ||
+		u.RawPath != "" || !allURLClass(u.Path, urlPath) {
+		return plainBase{}, false
+	}
+	host, port, hasPort := strings.Cut(u.Host, ":")
+	if host == "" || !allURLClass(host, urlHost) || (hasPort && !allDigits(port)) {
+		return plainBase{}, false
+	}
+	return plainBase{prefix: u.Scheme + "://" + u.Host, path: u.Path}, true
+}
+
+// resolvePlain resolves ref against b as net/url's ResolveReference and String
+// would, when ref is a plain relative reference: a non-empty one (an empty one
+// keeps the base's query and fragment) with a path of letters, digits and
+// "-._~/" (not starting with "//") and an optional query, where neither the
+// joined path has "." or ".." segments. false means ref needs net/url.
+func (b plainBase) resolvePlain(ref string) (string, bool) {
+	path, query, hasQuery := strings.Cut(ref, "?")
+	if ref == "" || strings.HasPrefix(path, "//") || !allURLClass(path, urlPath) || (hasQuery && !allURLClass(query, urlQuery)) {
+		return "", false
+	}
+	var full string
+	switch {
+	case path == "":
+		full = b.path
+	case path[0] == '/':
+		full = path
+	default:
+		full = b.path[:strings.LastIndexByte(b.path, '/')+1] + path
+	}
+	if hasDotSegment(full) {
+		return "", false
+	}
+	var sb strings.Builder
+	sb.Grow(len(b.prefix) + 1 + len(full) + 1 + len(query))
+	sb.WriteString(b.prefix)
+	if full != "" && full[0] != '/' {
+		sb.WriteByte('/')
+	}
+	sb.WriteString(full)
+	if hasQuery {
+		sb.WriteByte('?')
+		sb.WriteString(query)
+	}
+	return sb.String(), true
+}
+
+// hasDotSegment reports whether a '/'-separated path has a "." or ".." segment.
+func hasDotSegment(p string) bool {
+	for i := strings.IndexByte(p, '.'); i >= 0; {
+		if (i == 0 || p[i-1] == '/') && (i+1 == len(p) || p[i+1] == '/' || (p[i+1] == '.' && (i+2 == len(p) || p[i+2] == '/'))) {
+			return true
+		}
+		next := strings.IndexByte(p[i+1:], '.')
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return false
+}
+
+// resolveSlow is resolve's net/url road; ok is false when ref does not parse.
+func resolveSlow(base *url.URL, ref string) (string, bool) {
+	u, err := url.Parse(ref)
+	if err != nil {
+		return "", false
+	}
+	if u.Scheme != "" || base == nil {
+		return ref, true
+	}
+	return base.ResolveReference(u).String(), true
+}
+
+// resolveURL resolves ref as resolveSlow does, taking the plain roads when it can.
+func resolveURL(base *url.URL, plain plainBase, hasPlain bool, ref string) (string, bool) {
+	if plainAbsolute(ref) {
+		return ref, true
+	}
+	if hasPlain {
+		if s, ok := plain.resolvePlain(ref); ok {
+			return s, true
+		}
+	}
+	return resolveSlow(base, ref)
+}

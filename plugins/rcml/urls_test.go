@@ -1,0 +1,87 @@
+package rcml
+
+import (
+	"net/url"
+	"testing"
+)
+
+var urlTestBases = []string{
+	"http://app.example.com/ivr/start.xml", "https://app.example.com", "http://app.example.com/",
+	"http://127.0.0.1:8080/a/b/", "http://h:/x", "HTTP://Host.Example/x", "http://h/a/./b/../c",
+	"http://u:p@h/x", "http://h/a%20b/c", "http://h/x?q=1#f", "https://h/a;b/c", "ftp://h/x",
+	"http://[::1]:80/x", "http://h/a~b/", "mailto:x@y", "/relative/base", "http://h//x/y",
+}
+
+var urlTestRefs = []string{
+	"", "/ivr/menu", "menu.xml", "ivr/menu?x=1&y=2", "?", "?a", "./x", "../x", "a/../../b", "a/.", "a/..",
+	".hidden", "..x", "a..b/c.", "//other/x", "///x", "a//b", "/a/", "x?#", "x#f", "#f", "a b", "a%20b", "a%zz",
+	"a:b", "./a:b", "x?q=a:b/c?d", "x?q=%zz", "x?q=a b", "~u/x", "http://h", "https://h.example.com:443/p?q#f",
+	"http://h:8x/", "http://h:/p", "http://:80/p", "http:///p", "http://a_b/p", "http://h/p q", "http://h/%41",
+	"http://h/%zz", "http://u@h/", "http://[::1]/", "HTTP://h/", "Https://h/", "http:h", "https://h?x", "http://h/\x7f",
+	"http://h/\x00", "http://h\\x/", "http://h/a\\b", "mailto:x", "sip:x@y", "tel:+1", "javascript:x", "\x01",
+	"http://h.example.com/a/b;c=d,e!f*(g)'h$i+j@k", "a;b", "é", "http://é/", "/é", "x?é", "http://h/?é",
+}
+
+// TestResolveMatchesNetURL holds the plain roads to net/url's result over every
+// base and reference above, and checks the plain roads are taken for the usual
+// cases.
+func TestResolveMatchesNetURL(t *testing.T) {
+	for _, b := range append(urlTestBases, "") {
+		var base *url.URL
+		if b != "" {
+			u, err := url.Parse(b)
+			if err != nil {
+				t.Fatalf("base %q: %v", b, err)
+			}
+			base = u
+		}
+		plain, hasPlain := plainBaseOf(base)
+		for _, r := range urlTestRefs {
+			wantS, wantOK := resolveSlow(base, r)
+			gotS, gotOK := resolveURL(base, plain, hasPlain, r)
+			if gotS != wantS || gotOK != wantOK {
+				t.Errorf("resolve(%q, %q) = %q, %v; net/url gives %q, %v", b, r, gotS, gotOK, wantS, wantOK)
+			}
+		}
+	}
+	if !plainAbsolute("https://cdn.example.com/prompts/menu-music.wav") {
+		t.Error("a plain absolute URL does not take the plain road")
+	}
+	base, _ := url.Parse("http://app.example.com/ivr/start.xml")
+	plain, ok := plainBaseOf(base)
+	if !ok {
+		t.Fatal("a plain document URL is not a plainBase")
+	}
+	if s, ok := plain.resolvePlain("/ivr/menu"); !ok || s != "http://app.example.com/ivr/menu" {
+		t.Errorf("resolvePlain(/ivr/menu) = %q, %v", s, ok)
+	}
+	if s, ok := plain.resolvePlain("menu.xml?x=1"); !ok || s != "http://app.example.com/ivr/menu.xml?x=1" {
+		t.Errorf("resolvePlain(menu.xml?x=1) = %q, %v", s, ok)
+	}
+}
+
+// FuzzResolveFast compares the plain roads with net/url on any base and
+// reference. Plain `go test` runs the seeds.
+func FuzzResolveFast(f *testing.F) {
+	for _, b := range urlTestBases {
+		for _, r := range urlTestRefs {
+			f.Add(b, r)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b, r string) {
+		var base *url.URL
+		if b != "" {
+			u, err := url.Parse(b)
+			if err != nil {
+				return
+			}
+			base = u
+		}
+		plain, hasPlain := plainBaseOf(base)
+		wantS, wantOK := resolveSlow(base, r)
+		gotS, gotOK := resolveURL(base, plain, hasPlain, r)
+		if gotS != wantS || gotOK != wantOK {
+			t.Fatalf("resolve(%q, %q) = %q, %v; net/url gives %q, %v", b, r, gotS, gotOK, wantS, wantOK)
+		}
+	})
+}
