@@ -14,7 +14,13 @@ type attrs []xmlAttr
 func (a attrs) get(name string) (string, bool) {
 	for i := range a {
 		if a[i].local == name {
-			return strings.TrimSpace(a[i].value), true
+			v := a[i].value
+			// Values rarely need trimming; skipping the call saves a
+			// termination check or more in wasm.
+			if v == "" || (v[0] > ' ' && v[0] < 0x80 && v[len(v)-1] > ' ' && v[len(v)-1] < 0x80) {
+				return v, true
+			}
+			return strings.TrimSpace(v), true
 		}
 	}
 	return "", false

@@ -29,13 +29,17 @@ func Parse(body []byte, docURL string) (*Plan, error) {
 	text, inserted := escapeBareAmpersands(body)
 	plain, hasPlain := plainBaseOf(base)
 	p := parser{
-		tok:          tokenizer{s: string(text)},
+		// Capacities for a typical document, so that the slices do not grow
+		// one allocation at a time (each a long call chain in wasm).
+		tok:          tokenizer{s: string(text), attrs: make([]xmlAttr, 0, 8)},
 		base:         base,
 		plainBase:    plain,
 		hasPlainBase: hasPlain,
 		inserted:     inserted,
 		stack:        make([]frame, 0, 8),
+		text:         make([]byte, 0, 256),
 	}
+	p.plan.Verbs = make([]Verb, 0, 8)
 	if err := p.run(); err != nil {
 		return nil, err
 	}
@@ -65,10 +69,15 @@ type frame struct {
 	id        int
 	role      role
 	collect   bool // whether its character data is gathered
-	textStart int  // where its text starts in parser.text
-	verb      int  // roleVerb: index in plan.Verbs
-	item      any  // roleVerb, roleNoun: what is being built (*Gather, *dialState, *Target, ...)
-	prompt    Verb // rolePrompt: the prompt being built
+	textStart int  // where its text starts in parser.text, once it has two chunks
+	// chunks counts its character data chunks. The first is kept in first
+	// rather than copied into parser.text, so the usual single-chunk text is a
+	// substring of the document, not a new string.
+	chunks int
+	first  string
+	verb   int  // roleVerb: index in plan.Verbs
+	item   any  // roleVerb, roleNoun: what is being built (*Gather, *dialState, *Target, ...)
+	prompt Verb // rolePrompt: the prompt being built
 }
 
 // parser holds the state of one Parse call.
@@ -128,9 +137,20 @@ func (p *parser) run() error {
 				}
 				continue
 			}
-			if p.stack[len(p.stack)-1].collect {
+			top := &p.stack[len(p.stack)-1]
+			if !top.collect {
+				continue
+			}
+			switch top.chunks {
+			case 0:
+				top.first = t.text
+			case 1:
+				p.text = append(p.text, top.first...)
+				p.text = append(p.text, t.text...)
+			default:
 				p.text = append(p.text, t.text...)
 			}
+			top.chunks++
 		}
 	}
 	if len(p.stack) != 0 {
@@ -180,7 +200,11 @@ func (p *parser) end() {
 	f := p.stack[len(p.stack)-1]
 	p.stack = p.stack[:len(p.stack)-1]
 	var text string
-	if f.collect {
+	switch {
+	case !f.collect:
+	case f.chunks <= 1:
+		text = strings.TrimSpace(f.first)
+	default:
 		text = string(bytes.TrimSpace(p.text[f.textStart:]))
 		p.text = p.text[:f.textStart]
 	}

@@ -13,16 +13,18 @@ import (
 // goes through net/url, and FuzzResolveFast holds the two roads to the same
 // result.
 
-// urlChar classes: which bytes a plain URL may contain where.
+// urlClass classes: which bytes a plain URL may contain where.
 const (
 	urlHost  = 1 << iota // host name: letters, digits, '.', '-'
 	urlPath              // path of a plain URL: letters, digits, "-._~/"
 	urlQuery             // query: printable ASCII except '#' and '%'
 	urlRest              // path and query of an absolute URL: printable ASCII except '#' and '%'
+	urlEvent             // a status callback event list without white space: printable ASCII
 )
 
 var urlClass = func() (t [256]byte) {
 	for c := 0x21; c < 0x7f; c++ {
+		t[c] |= urlEvent
 		if c != '#' && c != '%' {
 			t[c] |= urlQuery | urlRest
 		}

@@ -2,6 +2,7 @@ package rcml
 
 import (
 	"net/url"
+	"slices"
 	"testing"
 )
 
@@ -84,4 +85,19 @@ func FuzzResolveFast(f *testing.F) {
 			t.Fatalf("resolve(%q, %q) = %q, %v; net/url gives %q, %v", b, r, gotS, gotOK, wantS, wantOK)
 		}
 	})
+}
+
+// TestCallbackEventsPlainRoad holds callbackEvents' road for lists without
+// white space to the general one.
+func TestCallbackEventsPlainRoad(t *testing.T) {
+	for _, v := range []string{"initiated,ringing,answered,completed", "a", ",", ",,a,,b,", "a, b", "a,\tb",
+		"a\u00a0b,c", "a\u0085,b", "é,x", "a\x7f,b", "a\x00b", "initiated,  answered", " a ", "a,b c,d"} {
+		want := spacedEvents(nil, v)
+		if len(want) == 0 {
+			want = nil
+		}
+		if got := callbackEvents(v); !slices.Equal(got, want) || (got == nil) != (want == nil) {
+			t.Errorf("callbackEvents(%q) = %q, want %q", v, got, want)
+		}
+	}
 }
