@@ -12,56 +12,39 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/patchbay/patchbay/switch/policy"
 	"github.com/patchbay/patchbay/switch/store"
 	"github.com/patchbay/patchbay/wasmhost"
+	"github.com/patchbay/patchbay/wasmhost/wasmtest"
 )
 
-// testGuest caches the policy test guest (switch/policy/testdata/guest),
-// built once per test binary with the stock toolchain.
-var testGuest struct {
-	once sync.Once
-	dir  string
-	wasm []byte
-	err  error
+// testEnv holds what the plugin tests of this binary share: the policy test
+// guest (switch/policy/testdata/guest), built once, and the compilation
+// cache every test's host uses, made by TestMain.
+var testEnv struct {
+	guests   wasmtest.Builder
+	cacheDir string
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if testGuest.dir != "" {
-		os.RemoveAll(testGuest.dir)
+	dir, err := os.MkdirTemp("", "api-cache-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
+	testEnv.cacheDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
 func guestModule(t *testing.T) []byte {
 	t.Helper()
-	testGuest.once.Do(func() {
-		testGuest.dir, testGuest.err = os.MkdirTemp("", "api-guest-")
-		if testGuest.err != nil {
-			return
-		}
-		out := filepath.Join(testGuest.dir, "guest.wasm")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, "../switch/policy/testdata/guest")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			testGuest.err = fmt.Errorf("building the guest: %v\n%s", err, msg)
-			return
-		}
-		testGuest.wasm, testGuest.err = os.ReadFile(out)
-	})
-	if testGuest.err != nil {
-		t.Fatal(testGuest.err)
-	}
-	return testGuest.wasm
+	return testEnv.guests.Go(t, "../switch/policy/testdata/guest")
 }
 
 // maxTestModule is the engine's upload limit in these tests: over the Go
@@ -72,8 +55,7 @@ const maxTestModule = 3500 << 10
 func newPluginEnv(t *testing.T) (*env, *policy.Engine) {
 	t.Helper()
 	e := newEnv(t)
-	guestModule(t) // makes the directory the compilation cache lives in
-	host, err := wasmhost.New(context.Background(), wasmhost.Config{CacheDir: filepath.Join(testGuest.dir, "cache")})
+	host, err := wasmhost.New(context.Background(), wasmhost.Config{CacheDir: testEnv.cacheDir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,56 +6,38 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 
 	"github.com/patchbay/patchbay/wasmhost"
+	"github.com/patchbay/patchbay/wasmhost/wasmtest"
 )
 
-// guests caches the Go guests built for this test binary: building one
+// guests builds the Go guests of this test binary, each once: a build
 // takes seconds, and every test of a guest uses the same bytes.
-var guests struct {
-	dir  string
-	mu   sync.Mutex
-	byID map[string][]byte
-}
+var guests wasmtest.Builder
+
+// cacheDir is the compilation cache the hosts of this test binary share,
+// made by TestMain.
+var cacheDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "wasmhost-guests-")
+	dir, err := os.MkdirTemp("", "wasmhost-cache-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	guests.dir, guests.byID = dir, map[string][]byte{}
+	cacheDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// guest builds the Go guest in pkgDir (relative to this package) with the
-// stock toolchain as a wasip1 reactor, once per test binary.
+// guest builds the Go guest in pkgDir (relative to this package) as a
+// wasip1 reactor, once per test binary.
 func guest(tb testing.TB, pkgDir string) []byte {
 	tb.Helper()
-	guests.mu.Lock()
-	defer guests.mu.Unlock()
-	if b, ok := guests.byID[pkgDir]; ok {
-		return b
-	}
-	out := filepath.Join(guests.dir, filepath.Base(pkgDir)+".wasm")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, "./"+pkgDir)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("building guest %s: %v\n%s", pkgDir, err, msg)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	guests.byID[pkgDir] = b
-	return b
+	return guests.Go(tb, "./"+pkgDir)
 }
 
 // newHost starts a host closed at the end of the test.
@@ -64,7 +46,7 @@ func guest(tb testing.TB, pkgDir string) []byte {
 func newHost(tb testing.TB, cfg wasmhost.Config) *wasmhost.Host {
 	tb.Helper()
 	if cfg.CacheDir == "" {
-		cfg.CacheDir = filepath.Join(guests.dir, "cache")
+		cfg.CacheDir = cacheDir
 	}
 	h, err := wasmhost.New(context.Background(), cfg)
 	if err != nil {

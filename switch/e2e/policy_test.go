@@ -5,47 +5,23 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/patchbay/patchbay/switch/sipua/sipuatest"
+	"github.com/patchbay/patchbay/wasmhost/wasmtest"
 )
 
-var policyGuest struct {
-	once sync.Once
-	wasm []byte
-	err  error
-	out  []byte
-}
+// guests builds the policy guest once per test binary.
+var guests wasmtest.Builder
 
-// buildPolicyGuest compiles testdata/policyguest with the stock toolchain,
-// once per test binary.
+// buildPolicyGuest compiles testdata/policyguest as a wasip1 reactor, once
+// per test binary.
 func buildPolicyGuest(t *testing.T) []byte {
 	t.Helper()
-	policyGuest.once.Do(func() {
-		dir, err := os.MkdirTemp("", "policyguest-")
-		if err != nil {
-			policyGuest.err = err
-			return
-		}
-		out := filepath.Join(dir, "policy.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "./testdata/policyguest")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		policyGuest.out, policyGuest.err = cmd.CombinedOutput()
-		if policyGuest.err == nil {
-			policyGuest.wasm, policyGuest.err = os.ReadFile(out)
-		}
-		os.RemoveAll(dir)
-	})
-	if policyGuest.err != nil {
-		t.Fatalf("building the policy guest: %v\n%s", policyGuest.err, policyGuest.out)
-	}
-	return policyGuest.wasm
+	return guests.Go(t, "./testdata/policyguest")
 }
 
 // upload PUTs a plugin module for account with the given query parameters.

@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -18,50 +15,34 @@ import (
 	"github.com/patchbay/patchbay/switch/store"
 	"github.com/patchbay/patchbay/switch/store/badgerstore"
 	"github.com/patchbay/patchbay/wasmhost"
+	"github.com/patchbay/patchbay/wasmhost/wasmtest"
 )
 
-// guests caches the guests built for this test binary (a build takes
-// seconds) and holds the compilation cache every test's host shares.
-var guests struct {
-	dir  string
-	mu   sync.Mutex
-	byID map[string][]byte
-}
+// guests builds the guests of this test binary, each once: a build takes
+// seconds.
+var guests wasmtest.Builder
+
+// cacheDir is the compilation cache every test's host shares, made by
+// TestMain.
+var cacheDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "policy-guests-")
+	dir, err := os.MkdirTemp("", "policy-cache-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	guests.dir, guests.byID = dir, map[string][]byte{}
+	cacheDir = dir
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
 
-// guest builds testdata/guest as a wasip1 reactor with the stock toolchain,
-// stamped with version (so two versions have different bytes).
+// guest builds testdata/guest as a wasip1 reactor, stamped with version (so
+// two versions have different bytes).
 func guest(tb testing.TB, version string) []byte {
 	tb.Helper()
-	guests.mu.Lock()
-	defer guests.mu.Unlock()
-	if b, ok := guests.byID[version]; ok {
-		return b
-	}
-	out := filepath.Join(guests.dir, "guest-"+version+".wasm")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared",
-		"-ldflags", "-X main.version="+version, "-o", out, "./testdata/guest")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("building the guest: %v\n%s", err, msg)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	guests.byID[version] = b
-	return b
+	return guests.Go(tb, "./testdata/guest", "-X main.version="+version)
 }
 
 // syncBuffer is a log sink safe for the goroutines of a test.
@@ -104,7 +85,7 @@ func newEnv(t *testing.T, cfg policy.Config) *env {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	host, err := wasmhost.New(context.Background(), wasmhost.Config{
-		CacheDir: filepath.Join(guests.dir, "cache"), MaxTimeout: 5 * time.Second, MaxMemoryMB: 512,
+		CacheDir: cacheDir, MaxTimeout: 5 * time.Second, MaxMemoryMB: 512,
 	})
 	if err != nil {
 		t.Fatal(err)

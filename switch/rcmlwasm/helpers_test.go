@@ -4,23 +4,19 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
 
 	"github.com/patchbay/patchbay/switch/rcmlwasm"
 	"github.com/patchbay/patchbay/wasmhost"
+	"github.com/patchbay/patchbay/wasmhost/wasmtest"
 )
 
 // testEnv holds what the tests of this binary share: the compilation cache
 // (so each test's host loads the module from disk rather than compiling it)
-// and the hostile guest, built once.
+// and the guests, each built once.
 var testEnv struct {
 	cacheDir string
-	mu       sync.Mutex
-	hostile  []byte
+	guests   wasmtest.Builder
 }
 
 func TestMain(m *testing.M) {
@@ -59,26 +55,10 @@ func newInterpreter(tb testing.TB, opts ...rcmlwasm.Option) *rcmlwasm.Interprete
 	return in
 }
 
-// hostileGuest builds testdata/hostileguest with the stock toolchain, once.
+// hostileGuest builds testdata/hostileguest as a wasip1 reactor, once.
 func hostileGuest(tb testing.TB) []byte {
 	tb.Helper()
-	testEnv.mu.Lock()
-	defer testEnv.mu.Unlock()
-	if testEnv.hostile != nil {
-		return testEnv.hostile
-	}
-	out := filepath.Join(tb.TempDir(), "hostile.wasm")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, "./testdata/hostileguest")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("building the hostile guest: %v\n%s", err, msg)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	testEnv.hostile = b
-	return b
+	return testEnv.guests.Go(tb, "./testdata/hostileguest")
 }
 
 // typicalDoc is a realistic ~1 KiB IVR document (the one plugins/rcml

@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/patchbay/patchbay/sdk"
 	"github.com/patchbay/patchbay/wasmhost"
+	"github.com/patchbay/patchbay/wasmhost/wasmtest"
 )
 
 const config = "app.example.com, *.trusted.org"
@@ -49,16 +46,8 @@ func TestPolicyNatively(t *testing.T) {
 // TestPluginInWasmhost builds the plugin with the stock toolchain and runs
 // it in the sandbox, as the switch will.
 func TestPluginInWasmhost(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "allowlist.wasm")
-	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, ".")
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the plugin: %v\n%s", err, msg)
-	}
-	wasm, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var guests wasmtest.Builder
+	wasm := guests.Go(t, ".")
 	ctx := context.Background()
 	h, err := wasmhost.New(ctx, wasmhost.Config{CacheDir: t.TempDir()})
 	if err != nil {

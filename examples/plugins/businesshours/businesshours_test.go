@@ -3,17 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/patchbay/patchbay/sdk"
 	"github.com/patchbay/patchbay/wasmhost"
+	"github.com/patchbay/patchbay/wasmhost/wasmtest"
 )
 
 const (
@@ -174,35 +170,12 @@ func checkDecision(t *testing.T, name string, out []byte, want sdk.Decision) {
 	}
 }
 
-// built holds the plugin, built once per test binary: a build takes seconds.
-var built struct {
-	once sync.Once
-	wasm []byte
-	err  error
-}
+// guests builds the plugin once per test binary: a build takes seconds.
+var guests wasmtest.Builder
 
 func build(tb testing.TB) []byte {
 	tb.Helper()
-	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "businesshours-")
-		if err != nil {
-			built.err = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "businesshours.wasm")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, ".")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			built.err = errors.New("building the plugin: " + err.Error() + "\n" + string(msg))
-			return
-		}
-		built.wasm, built.err = os.ReadFile(out)
-	})
-	if built.err != nil {
-		tb.Fatal(built.err)
-	}
-	return built.wasm
+	return guests.Go(tb, ".")
 }
 
 // hostConfig gives invocations a budget far above a decision's cost:

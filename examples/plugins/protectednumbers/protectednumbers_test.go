@@ -3,16 +3,12 @@ package main
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/patchbay/patchbay/sdk"
 	"github.com/patchbay/patchbay/wasmhost"
+	"github.com/patchbay/patchbay/wasmhost/wasmtest"
 )
 
 const config = "112, 911; +1 (555) 010-0100\nsip:Hotline@pbx.example.com"
@@ -64,35 +60,12 @@ func check(t *testing.T, to, reason string, d sdk.Decision) {
 	}
 }
 
-// plugin is built once per test binary: a build takes seconds.
-var plugin struct {
-	once sync.Once
-	wasm []byte
-	err  error
-}
+// guests builds the plugin once per test binary: a build takes seconds.
+var guests wasmtest.Builder
 
 func build(t *testing.T) []byte {
 	t.Helper()
-	plugin.once.Do(func() {
-		dir, err := os.MkdirTemp("", "protectednumbers-")
-		if err != nil {
-			plugin.err = err
-			return
-		}
-		defer os.RemoveAll(dir)
-		out := filepath.Join(dir, "protectednumbers.wasm")
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-buildmode=c-shared", "-o", out, ".")
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
-		if msg, err := cmd.CombinedOutput(); err != nil {
-			plugin.err = errors.New("building the plugin: " + err.Error() + "\n" + string(msg))
-			return
-		}
-		plugin.wasm, plugin.err = os.ReadFile(out)
-	})
-	if plugin.err != nil {
-		t.Fatal(plugin.err)
-	}
-	return plugin.wasm
+	return guests.Go(t, ".")
 }
 
 // hostConfig gives invocations a budget far above a decision's cost:
