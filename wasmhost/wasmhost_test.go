@@ -20,8 +20,6 @@ const (
 	trivialDir = "testdata/trivial"
 )
 
-var hostileHooks = []string{"echo", "loop", "bomb", "panic", "garbage", "oversized", "chatty", "sandbox", "count"}
-
 func redirectInput(sid, config string) []byte {
 	return sdk.AppendRedirectInput(nil, sdk.RedirectInput{
 		Call:    sdk.Call{Sid: sid, AccountSid: "AC1", From: "alice", To: "bob", Direction: "inbound", Status: "in-progress", URL: "http://app/a"},
