@@ -218,7 +218,7 @@ func (c *Call) next() {
 // it (if any) allowed or rewrote it; a denied one is skipped with a
 // notification and the document goes on.
 func (c *Call) redirectVerb(v *rcml.Redirect) {
-	if c.deps.Policy == nil {
+	if c.deps.Policy == nil || !c.deps.Policy.Binds(policy.HookRCMLRedirect) {
 		c.fetch(v.URL, v.Method, "", "")
 		return
 	}

@@ -42,6 +42,8 @@ type Bridge interface {
 // VerbPolicy runs tenant plugins before an RCML verb takes effect.
 type VerbPolicy interface {
 	RedirectVerb(ctx context.Context, chain []string, c store.Call, r policy.RedirectRequest) (policy.Outcome, error)
+	// Binds reports whether any tenant bound a plugin to hook.
+	Binds(hook string) bool
 }
 
 // ConferenceHub runs the conference rooms of the switch.

@@ -469,6 +469,22 @@ func (e *Engine) release(v *version) {
 	}
 }
 
+// Binds reports whether any tenant has a plugin bound to hook. Callers
+// skip loading the call and walking the account chain when none has: the
+// common case, on the per-call path.
+func (e *Engine) Binds(hook string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, byName := range e.slots {
+		for _, s := range byName {
+			if slices.Contains(s.current.plugin.Hooks, hook) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // bound returns the names of account's plugins bound to hook, in name
 // order.
 func (e *Engine) bound(account, hook string) []string {

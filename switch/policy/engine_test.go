@@ -512,3 +512,22 @@ func fmtErr(err error) string {
 	}
 	return err.Error()
 }
+
+func TestBindsReflectsInstalledHooks(t *testing.T) {
+	e := newEnv(t, policy.Config{})
+	for _, h := range policy.Hooks() {
+		if e.eng.Binds(h) {
+			t.Fatalf("Binds(%s) with no plugin", h)
+		}
+	}
+	e.install(e.tenant, "echo", guest(t, "1"), policy.InstallOptions{Hooks: []string{"redirect"}})
+	if !e.eng.Binds("redirect") || e.eng.Binds("hangup") || e.eng.Binds(policy.HookRCMLRedirect) {
+		t.Fatal("Binds does not match the installed hooks")
+	}
+	if err := e.eng.Remove(context.Background(), e.tenant.Sid, "echo"); err != nil {
+		t.Fatal(err)
+	}
+	if e.eng.Binds("redirect") {
+		t.Fatal("Binds after Remove")
+	}
+}

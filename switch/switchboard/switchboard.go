@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/patchbay/patchbay/plugins/rcml"
+	"github.com/patchbay/patchbay/sdk"
 	"github.com/patchbay/patchbay/switch/call"
 	"github.com/patchbay/patchbay/switch/calls"
 	"github.com/patchbay/patchbay/switch/policy"
@@ -44,6 +45,8 @@ type Config struct {
 type Policy interface {
 	Redirect(ctx context.Context, chain []string, c store.Call, r policy.RedirectRequest) (policy.Outcome, error)
 	Hangup(ctx context.Context, chain []string, c store.Call, r policy.HangupRequest) (policy.Outcome, error)
+	// Binds reports whether any tenant bound a plugin to hook.
+	Binds(hook string) bool
 }
 
 // ClientLocator returns the live registrations of a client login.
@@ -351,7 +354,11 @@ func (s *Switchboard) Modify(ctx context.Context, r calls.ModifyRequest) (store.
 // rewrite changes what the call fetches. A hangup is decided when Status is
 // given (it wins over Url), a redirect otherwise.
 func (s *Switchboard) decide(ctx context.Context, r *calls.ModifyRequest) error {
-	if s.policy == nil || (r.Status == "" && r.URL == "") {
+	hook := sdk.HookRedirect
+	if r.Status != "" {
+		hook = sdk.HookHangup
+	}
+	if s.policy == nil || (r.Status == "" && r.URL == "") || !s.policy.Binds(hook) {
 		return nil
 	}
 	rec, err := s.deps.Store.Call(ctx, r.CallSid)
