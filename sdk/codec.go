@@ -277,183 +277,129 @@ func (d *decoder) next(first bool) (key string, more bool, err error) {
 	return key, true, nil
 }
 
-func (d *decoder) redirectInput(in *RedirectInput) error {
+// object decodes one JSON object, handing each key to field, which reads
+// the value (or skips it). A top-level object must be the whole input.
+func (d *decoder) object(top bool, field func(key string) error) error {
 	if err := d.enter(); err != nil {
 		return err
 	}
 	for first := true; ; first = false {
 		key, more, err := d.next(first)
 		if err != nil || !more {
-			if err == nil {
+			if err == nil && top {
 				err = d.end()
 			}
 			return err
 		}
-		switch key {
-		case "call":
-			err = d.call(&in.Call)
-		case "request":
-			err = d.redirectRequest(&in.Request)
-		case "config":
-			err = d.str(&in.Config)
-		case "now":
-			err = d.str(&in.Now)
-		default:
-			err = d.skip()
-		}
-		if err != nil {
+		if err := field(key); err != nil {
 			return err
 		}
 	}
+}
+
+func (d *decoder) redirectInput(in *RedirectInput) error {
+	return d.object(true, func(key string) error {
+		switch key {
+		case "call":
+			return d.call(&in.Call)
+		case "request":
+			return d.redirectRequest(&in.Request)
+		case "config":
+			return d.str(&in.Config)
+		case "now":
+			return d.str(&in.Now)
+		}
+		return d.skip()
+	})
 }
 
 func (d *decoder) redirectRequest(r *RedirectRequest) error {
-	if err := d.enter(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if err != nil || !more {
-			return err
-		}
+	return d.object(false, func(key string) error {
 		switch key {
 		case "url":
-			err = d.str(&r.URL)
+			return d.str(&r.URL)
 		case "method":
-			err = d.str(&r.Method)
+			return d.str(&r.Method)
 		case "fallback_url":
-			err = d.str(&r.FallbackURL)
+			return d.str(&r.FallbackURL)
 		case "move_connected_call_leg":
-			err = d.boolean(&r.MoveConnectedCallLeg)
+			return d.boolean(&r.MoveConnectedCallLeg)
 		case "requester_sid":
-			err = d.str(&r.RequesterSid)
-		default:
-			err = d.skip()
+			return d.str(&r.RequesterSid)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.skip()
+	})
 }
 
 func (d *decoder) hangupInput(in *HangupInput) error {
-	if err := d.enter(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if err != nil || !more {
-			if err == nil {
-				err = d.end()
-			}
-			return err
-		}
+	return d.object(true, func(key string) error {
 		switch key {
 		case "call":
-			err = d.call(&in.Call)
+			return d.call(&in.Call)
 		case "request":
-			err = d.hangupRequest(&in.Request)
+			return d.hangupRequest(&in.Request)
 		case "config":
-			err = d.str(&in.Config)
+			return d.str(&in.Config)
 		case "now":
-			err = d.str(&in.Now)
-		default:
-			err = d.skip()
+			return d.str(&in.Now)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.skip()
+	})
 }
 
 func (d *decoder) hangupRequest(r *HangupRequest) error {
-	if err := d.enter(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if err != nil || !more {
-			return err
-		}
+	return d.object(false, func(key string) error {
 		switch key {
 		case "status":
-			err = d.str(&r.Status)
+			return d.str(&r.Status)
 		case "requester_sid":
-			err = d.str(&r.RequesterSid)
-		default:
-			err = d.skip()
+			return d.str(&r.RequesterSid)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.skip()
+	})
 }
 
 func (d *decoder) call(c *Call) error {
-	if err := d.enter(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if err != nil || !more {
-			return err
-		}
+	return d.object(false, func(key string) error {
 		switch key {
 		case "sid":
-			err = d.str(&c.Sid)
+			return d.str(&c.Sid)
 		case "account_sid":
-			err = d.str(&c.AccountSid)
+			return d.str(&c.AccountSid)
 		case "from":
-			err = d.str(&c.From)
+			return d.str(&c.From)
 		case "to":
-			err = d.str(&c.To)
+			return d.str(&c.To)
 		case "direction":
-			err = d.str(&c.Direction)
+			return d.str(&c.Direction)
 		case "status":
-			err = d.str(&c.Status)
+			return d.str(&c.Status)
 		case "url":
-			err = d.str(&c.URL)
+			return d.str(&c.URL)
 		case "connected_call_sid":
-			err = d.str(&c.ConnectedCallSid)
-		default:
-			err = d.skip()
+			return d.str(&c.ConnectedCallSid)
 		}
-		if err != nil {
-			return err
-		}
-	}
+		return d.skip()
+	})
 }
 
 func (d *decoder) decision(out *Decision) error {
-	if err := d.enter(); err != nil {
-		return err
-	}
-	for first := true; ; first = false {
-		key, more, err := d.next(first)
-		if err != nil || !more {
-			if err == nil {
-				err = d.end()
-			}
-			return err
-		}
+	return d.object(true, func(key string) error {
 		switch key {
 		case "verdict":
 			var v string
-			err = d.str(&v)
+			err := d.str(&v)
 			out.Verdict = Verdict(v)
-		case "reason":
-			err = d.str(&out.Reason)
-		case "url":
-			err = d.str(&out.URL)
-		case "method":
-			err = d.str(&out.Method)
-		default:
-			err = d.skip()
-		}
-		if err != nil {
 			return err
+		case "reason":
+			return d.str(&out.Reason)
+		case "url":
+			return d.str(&out.URL)
+		case "method":
+			return d.str(&out.Method)
 		}
-	}
+		return d.skip()
+	})
 }
 
 // str reads a string, or null (leaving *s unchanged, as encoding/json).
