@@ -349,3 +349,38 @@ func TestDialCallerIDNumberAndTimeLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// RFC 4733 digits pass through the bridge in both directions.
+func TestDialBridgePassesDTMF(t *testing.T) {
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	bob := sipuatest.NewPeer(t)
+	bob.Answer(sipuatest.AnswerAfter(100 * time.Millisecond))
+	app.rcml("/app", `<Response><Dial><Sip>sip:bob@`+bob.Addr()+`</Sip></Dial></Response>`)
+	sw.provision("907", app.URL("/app"), nil)
+	caller := sipuatest.NewPeer(t)
+	c := dial(t, sw, caller, "907")
+	in, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := in.WaitAck(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if err := c.SendDTMF(ctxT(t, 5*time.Second), "12#"); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.WaitDigits(ctxT(t, 5*time.Second), "12#"); err != nil {
+		t.Fatalf("callee got digits %q: %v", in.Digits(), err)
+	}
+	if err := in.SendDTMF(ctxT(t, 5*time.Second), "9*"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitDigits(ctxT(t, 5*time.Second), "9*"); err != nil {
+		t.Fatalf("caller got digits %q: %v", c.Digits(), err)
+	}
+	if err := c.Bye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+}
