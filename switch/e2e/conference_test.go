@@ -306,3 +306,60 @@ func TestConferenceAttributes(t *testing.T) {
 		t.Errorf("the room's record is not completed: %d %s", code, body)
 	}
 }
+
+// The Participants API lists the room's calls and mutes one: the other
+// participant stops hearing it.
+func TestParticipantsAPIMute(t *testing.T) {
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	app.rcml("/room", `<Response><Dial><Conference beep="false">papi</Conference></Dial></Response>`)
+	sw.provision("973", app.URL("/room"), nil)
+	peer := sipuatest.NewPeer(t)
+	a := dial(t, sw, peer, "973")
+	b := dial(t, sw, peer, "973")
+	aSid := a.Header("X-RestComm-CallSid")
+	// The Calls representation does not carry the conference (upstream's
+	// shape): find the room through the Conferences list.
+	code, body := sw.do("GET", "/Conferences.json?FriendlyName=papi", nil)
+	if code != 200 {
+		t.Fatalf("conferences: %d %s", code, body)
+	}
+	confs, _ := decode(t, body)["conferences"].([]any)
+	if len(confs) != 1 {
+		t.Fatalf("conferences named papi: %s", body)
+	}
+	cf := confs[0].(map[string]any)["sid"].(string)
+	code, body = sw.do("GET", "/Conferences/"+cf+"/Participants.json", nil)
+	if code != 200 || decode(t, body)["total"].(float64) != 2 {
+		t.Fatalf("participants: %d %s", code, body)
+	}
+	code, body = sw.do("POST", "/Conferences/"+cf+"/Participants/"+aSid+".json", url.Values{"Mute": {"true"}})
+	if code != 200 || decode(t, body)["muted"] != true {
+		t.Fatalf("mute: %d %s", code, body)
+	}
+	b.Listen(800)
+	if err := a.SendTone(ctxT(t, 5*time.Second), 800, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if lv, _ := b.Heard(); len(lv) == 1 && lv[0] > 0.05 {
+		t.Errorf("the muted participant is still heard (level %.2f)", lv[0])
+	}
+	// Unmuted, it is heard again: the check above can fail.
+	if code, body := sw.do("POST", "/Conferences/"+cf+"/Participants/"+aSid+".json", url.Values{"Mute": {"false"}}); code != 200 {
+		t.Fatalf("unmute: %d %s", code, body)
+	}
+	b.Listen(800)
+	if err := a.SendTone(ctxT(t, 5*time.Second), 800, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(150 * time.Millisecond)
+	if lv, _ := b.Heard(); len(lv) != 1 || lv[0] < 0.3 {
+		t.Errorf("the unmuted participant is not heard: %v", lv)
+	}
+	for _, c := range []*sipuatest.Call{a, b} {
+		if err := c.Bye(ctxT(t, 5*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
