@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,22 @@ type Config struct {
 	// cache when needed (0: no bound).
 	PluginMaxCompiled int
 
+	// PublicURL is the REST API's base URL as application servers reach it
+	// (scheme://host:port); it prefixes RecordingUrl. Default http://HTTPAddr.
+	PublicURL string
+	// TTSEngine picks the text-to-speech provider of <Say>: "auto" (espeak-ng
+	// when installed), "espeak-ng", "http" (TTSURL) or "none".
+	TTSEngine string
+	// TTSURL is the HTTP text-to-speech service of the "http" engine.
+	TTSURL string
+	// TTSCacheMB and AudioCacheMB bound the decoded speech and fetched audio
+	// kept in memory.
+	TTSCacheMB   int
+	AudioCacheMB int
+	// RecordingsDir holds <Record> and <Dial record> files; default
+	// DataDir/recordings (a temporary directory with InMemory).
+	RecordingsDir string
+
 	// InMemory keeps state in memory only (tests); DataDir is then unused.
 	InMemory bool
 	// WasmCacheDir holds compiled WebAssembly; default DataDir/wasm-cache.
@@ -64,6 +81,9 @@ func DefaultConfig() Config {
 		PluginMemoryMB:    64,
 		PluginMaxBytes:    8 << 20,
 		PluginMaxCompiled: 64,
+		TTSEngine:         "auto",
+		TTSCacheMB:        32,
+		AudioCacheMB:      64,
 	}
 }
 
@@ -94,6 +114,12 @@ func ParseConfig(args []string, getenv func(string) string) (Config, error) {
 	fs.IntVar(&cfg.PluginMemoryMB, "plugin-memory-mb", envInt(getenv, "PATCHBAY_PLUGIN_MEMORY_MB", cfg.PluginMemoryMB), "memory cap of a plugin instance in MiB; tenants may ask for less (PATCHBAY_PLUGIN_MEMORY_MB)")
 	fs.Int64Var(&cfg.PluginMaxBytes, "plugin-max-bytes", int64(envInt(getenv, "PATCHBAY_PLUGIN_MAX_BYTES", int(cfg.PluginMaxBytes))), "largest plugin module accepted, in bytes (PATCHBAY_PLUGIN_MAX_BYTES)")
 	fs.IntVar(&cfg.PluginMaxCompiled, "plugin-max-compiled", envInt(getenv, "PATCHBAY_PLUGIN_MAX_COMPILED", cfg.PluginMaxCompiled), "compiled plugin modules kept in memory, least recently used dropped beyond (PATCHBAY_PLUGIN_MAX_COMPILED)")
+	fs.StringVar(&cfg.PublicURL, "public-url", env("PATCHBAY_PUBLIC_URL", ""), "REST API base URL as application servers reach it, for RecordingUrl; default http://<--http> (PATCHBAY_PUBLIC_URL)")
+	fs.StringVar(&cfg.TTSEngine, "tts", env("PATCHBAY_TTS", cfg.TTSEngine), "text-to-speech for <Say>: auto (espeak-ng when installed), espeak-ng, http or none (PATCHBAY_TTS)")
+	fs.StringVar(&cfg.TTSURL, "tts-url", env("PATCHBAY_TTS_URL", ""), "HTTP text-to-speech service of --tts=http (PATCHBAY_TTS_URL)")
+	fs.IntVar(&cfg.TTSCacheMB, "tts-cache-mb", envInt(getenv, "PATCHBAY_TTS_CACHE_MB", cfg.TTSCacheMB), "memory for synthesized speech in MiB (PATCHBAY_TTS_CACHE_MB)")
+	fs.IntVar(&cfg.AudioCacheMB, "audio-cache-mb", envInt(getenv, "PATCHBAY_AUDIO_CACHE_MB", cfg.AudioCacheMB), "memory for fetched <Play> audio in MiB (PATCHBAY_AUDIO_CACHE_MB)")
+	fs.StringVar(&cfg.RecordingsDir, "recordings", env("PATCHBAY_RECORDINGS", ""), "directory of recordings; default <data>/recordings (PATCHBAY_RECORDINGS)")
 	level := env("PATCHBAY_LOG_LEVEL", "info")
 	fs.StringVar(&level, "log-level", level, "debug, info, warn or error (PATCHBAY_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
@@ -179,6 +205,25 @@ func (c *Config) validate() error {
 	if c.PluginTimeout <= 0 || c.PluginMaxTimeout < c.PluginTimeout || c.PluginMemoryMB < 16 || c.PluginMaxBytes <= 0 {
 		return fmt.Errorf("plugin budgets: --plugin-timeout %v must be > 0 and <= --plugin-max-timeout %v; --plugin-memory-mb %d >= 16; --plugin-max-bytes %d > 0",
 			c.PluginTimeout, c.PluginMaxTimeout, c.PluginMemoryMB, c.PluginMaxBytes)
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.HTTPAddr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("--public-url %q is not an http(s) base URL", c.PublicURL)
+	}
+	switch c.TTSEngine {
+	case "auto", "espeak-ng", "none":
+	case "http":
+		if u, err := url.Parse(c.TTSURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("--tts=http needs --tts-url, an http(s) URL (got %q)", c.TTSURL)
+		}
+	default:
+		return fmt.Errorf("--tts %q: want auto, espeak-ng, http or none", c.TTSEngine)
+	}
+	if c.TTSCacheMB < 0 || c.AudioCacheMB < 0 {
+		return fmt.Errorf("--tts-cache-mb and --audio-cache-mb must not be negative")
 	}
 	if (c.AccountSid == "") != (c.AuthToken == "") {
 		return fmt.Errorf("--account-sid and --auth-token go together")
