@@ -1,7 +1,7 @@
 // Package store persists Patchbay's state: accounts, phone numbers, SIP
-// clients and their registrations, call records, notifications, the
-// outbox of pending HTTP callbacks, and tenant policy plugins with the
-// audit of their decisions.
+// clients and their registrations, call records, conference records,
+// recordings, notifications, the outbox of pending HTTP callbacks, and
+// tenant policy plugins with the audit of their decisions.
 //
 // The Store interface is sized to what the switch and the REST API need, so a
 // distributed store can stand in later; Badger (embedded) is the default
@@ -13,6 +13,8 @@ import (
 	"context"
 	"errors"
 	"net/url"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -192,6 +194,51 @@ type ConferenceFilter struct {
 	FriendlyName     string
 	CreatedOnOrAfter time.Time
 	UpdatedBefore    time.Time // exclusive
+}
+
+// Recording is the metadata of one audio recording made by <Record> or
+// <Dial record="true">. The audio itself is a file named after the sid in
+// the switch's recordings directory (RecordingPath); the record is added
+// once that file is complete.
+type Recording struct {
+	Sid         string // RE…
+	AccountSid  string
+	CallSid     string  // the call whose document recorded it
+	Duration    float64 // seconds of audio
+	APIVersion  string
+	DateCreated time.Time
+	DateUpdated time.Time
+}
+
+// RecordingFilter selects recordings. CallSid uses SQL LIKE semantics as
+// CallFilter; zero times and empty fields do not filter.
+type RecordingFilter struct {
+	AccountSids      []string // recordings owned by any of these accounts; empty: every account
+	CallSid          string
+	CreatedOnOrAfter time.Time
+	CreatedBefore    time.Time // exclusive
+}
+
+// RecordingSort orders ListRecordings results. An empty Field is the
+// default, DateCreated newest first; other fields break ties newest first.
+type RecordingSort struct {
+	Field      string // DateCreated, Duration or CallSid
+	Descending bool
+}
+
+// RecordingPath is where the audio of the recording with sid lives in the
+// recordings directory dir. The sid must have been checked to be a
+// well-formed RE sid (sid.Valid) first: it becomes a file name.
+func RecordingPath(dir, recordingSid string) string {
+	return filepath.Join(dir, recordingSid+".wav")
+}
+
+// RecordingFileURL is the absolute URL of a recording's audio on the REST
+// API reachable at publicURL (scheme://host:port): the file_uri of the
+// Recordings resource and the RecordingUrl handed to applications. An empty
+// publicURL gives the path alone.
+func RecordingFileURL(publicURL, accountSid, recordingSid string) string {
+	return strings.TrimRight(publicURL, "/") + "/restcomm/2012-04-24/Accounts/" + accountSid + "/Recordings/" + recordingSid + ".wav"
 }
 
 // Notification is an RCML or fetch error (or warning) recorded for an account.
@@ -389,6 +436,17 @@ type Store interface {
 	Conference(ctx context.Context, sid string) (Conference, error)
 	// ListConferences returns one page, newest first, and the total count.
 	ListConferences(ctx context.Context, f ConferenceFilter, p Page) ([]Conference, int, error)
+
+	// AddRecording stores a new recording; a sid already present gives
+	// ErrExists.
+	AddRecording(ctx context.Context, r Recording) error
+	Recording(ctx context.Context, sid string) (Recording, error)
+	// ListRecordings returns one page of the matching recordings in the
+	// order s, and the total count.
+	ListRecordings(ctx context.Context, f RecordingFilter, s RecordingSort, p Page) ([]Recording, int, error)
+	// DeleteRecording removes the record (ErrNotFound if there is none); the
+	// audio file is the caller's to remove.
+	DeleteRecording(ctx context.Context, sid string) error
 
 	AddNotification(ctx context.Context, n Notification) error
 	Notification(ctx context.Context, sid string) (Notification, error)
