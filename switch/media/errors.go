@@ -40,3 +40,11 @@ var (
 	// off hold or left, or the room closed.
 	ErrStopped = errors.New("media: stopped before the end")
 )
+
+// Errors of the recorder.
+var (
+	// ErrAlreadyRecorded: the session is already tapped by a Recorder.
+	ErrAlreadyRecorded = errors.New("media: session already being recorded")
+	// ErrRecorderStopped: the recorder was stopped.
+	ErrRecorderStopped = errors.New("media: recorder stopped")
+)

@@ -53,11 +53,13 @@ type payloadCounter struct {
 // concurrent use; see the package doc for the rules on consumers and
 // digits.
 type Session struct {
-	port    *Port
-	conn    *net.UDPConn
-	log     *slog.Logger
-	onDigit func(Digit)
-	ssrc    uint32
+	port *Port
+	conn *net.UDPConn
+	log  *slog.Logger
+	ssrc uint32
+
+	onDigit atomic.Pointer[func(Digit)]
+	tap     atomic.Pointer[recordLeg] // nil unless a Recorder records the session
 
 	params   atomic.Pointer[Params]
 	peer     atomic.Pointer[peerState]
@@ -163,6 +165,17 @@ func (s *Session) SetConsumer(c Consumer) {
 	s.consumer.Store(&consumerBox{c: c})
 }
 
+// SetDigitHandler replaces the function told of each received DTMF digit
+// (nil: digits are only counted), from the next event on. It may be called
+// at any time from any goroutine; the rules of WithDigitHandler apply.
+func (s *Session) SetDigitHandler(f func(Digit)) {
+	if f == nil {
+		s.onDigit.Store(nil)
+		return
+	}
+	s.onDigit.Store(&f)
+}
+
 // SetMuted mutes or unmutes what this leg sends into the conversation:
 // while muted, received audio is not handed to the consumer.
 func (s *Session) SetMuted(muted bool) { s.muted.Store(muted) }
@@ -248,12 +261,16 @@ func (s *Session) receive(b []byte, from netip.AddrPort) {
 		if s.detector.observe(s.in.Timestamp, s.in.Marker, e) {
 			if d, ok := DigitForEvent(e.event); ok {
 				s.digitsReceived.Add(1)
-				if s.onDigit != nil {
-					s.onDigit(d)
+				if f := s.onDigit.Load(); f != nil {
+					(*f)(d)
 				}
 			}
 		}
 	case pt == p.PayloadType:
+		// A recording hears the caller even when the conversation does not.
+		if t := s.tap.Load(); t != nil {
+			t.tapAudio(&s.in, p.Codec)
+		}
 		if s.muted.Load() {
 			return
 		}

@@ -22,9 +22,10 @@ func WithLogger(l *slog.Logger) SessionOption {
 // WithDigitHandler sets the function told of each received DTMF digit,
 // once per key press. It runs on the read goroutine and must not block
 // (post to the call's mailbox). By default digits are only counted.
+// Session.SetDigitHandler replaces it later.
 func WithDigitHandler(f func(Digit)) SessionOption {
 	return func(s *Session) error {
-		s.onDigit = f
+		s.SetDigitHandler(f)
 		return nil
 	}
 }
