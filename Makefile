@@ -16,12 +16,17 @@ test: test-deps check-generated
 	$(GO) test -race -count=1 -p 1 -timeout 20m ./...
 
 # sipp (Debian package sip-tester) is the real SIP peer of the end-to-end tests.
+# espeak-ng (Debian package espeak-ng) is the text-to-speech engine switch/tts
+# tests <Say> with.
 # The AssemblyScript compiler (npm, pinned by its package-lock.json) builds the
 # non-Go example plugin in examples/plugins/httpsonly.
 test-deps:
 	@command -v sipp >/dev/null 2>&1 || { \
 		echo "installing sip-tester (sipp)"; \
 		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq sip-tester; }
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+		echo "installing espeak-ng"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq espeak-ng; }
 	@[ -x examples/plugins/httpsonly/node_modules/.bin/asc ] || { \
 		command -v npm >/dev/null 2>&1 || { echo "installing npm"; \
 			$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }; \
