@@ -56,6 +56,16 @@ type Config struct {
 	// MaxBodyBytes bounds a request body (plugin uploads are the largest);
 	// default 4 MiB.
 	MaxBodyBytes int
+	// PublicURL is this API's base URL as clients reach it
+	// (scheme://host:port, no path): it prefixes a recording's file_uri
+	// (store.RecordingFileURL). Empty: file_uri is the path alone.
+	PublicURL string
+	// RecordingsDir is the directory the switch writes recordings into, one
+	// <RE sid>.wav each (store.RecordingPath). The Recordings resource
+	// streams the audio from it and deletes it with the record. Empty: no
+	// audio is served (the .wav download answers 404) and DELETE removes
+	// the record alone.
+	RecordingsDir string
 }
 
 // Server is the REST API. Create it with New; it is safe for concurrent use.
@@ -69,7 +79,10 @@ type Server struct {
 	// sipDomain is Config.SIPDomain.
 	sipDomain string
 	policy    PolicyEngine // nil: no Plugins resource
-	app       *fiber.App
+	// publicURL and recordingsDir are Config.PublicURL and Config.RecordingsDir.
+	publicURL     string
+	recordingsDir string
+	app           *fiber.App
 	// passwordIterations is the PBKDF2 cost; tests lower it.
 	passwordIterations int
 }
@@ -100,6 +113,8 @@ func New(cfg Config) (*Server, error) {
 		ready:              cfg.Ready,
 		sipDomain:          cfg.SIPDomain,
 		policy:             cfg.Policy,
+		publicURL:          cfg.PublicURL,
+		recordingsDir:      cfg.RecordingsDir,
 		passwordIterations: defaultPasswordIterations,
 	}
 	if s.now == nil {
@@ -171,6 +186,7 @@ func (s *Server) routes() {
 	r.Post("/:account/Calls/:call", s.withAccount(s.modifyCall))
 	r.Get("/:account/Calls/:call/Notifications", s.withAccount(s.listCallNotifications))
 	r.Get("/:account/Calls/:call/Decisions", s.withAccount(s.listCallDecisions))
+	r.Get("/:account/Calls/:call/Recordings", s.withAccount(s.listCallRecordings))
 
 	for _, kind := range []string{"", "/Local", "/TollFree", "/Mobile"} {
 		r.Get("/:account/IncomingPhoneNumbers"+kind, s.withAccount(s.listNumbers))
@@ -201,6 +217,13 @@ func (s *Server) routes() {
 	r.Get("/:account/Conferences/:conference/Participants", s.withAccount(s.listParticipants))
 	r.Get("/:account/Conferences/:conference/Participants/:call", s.withAccount(s.getParticipant))
 	r.Post("/:account/Conferences/:conference/Participants/:call", s.withAccount(s.modifyParticipant))
+
+	// The .wav route comes first: the metadata route would take "RE….wav"
+	// as its sid.
+	r.Get("/:account/Recordings", s.withAccount(s.listRecordings))
+	r.Get("/:account/Recordings/:recording.wav", s.withAccount(s.downloadRecording))
+	r.Get("/:account/Recordings/:recording", s.withAccount(s.getRecording))
+	r.Delete("/:account/Recordings/:recording", s.withAccount(s.deleteRecording))
 
 	r.Get("/:account/Notifications", s.withAccount(s.listNotifications))
 	r.Get("/:account/Notifications/:notification", s.withAccount(s.getNotification))
