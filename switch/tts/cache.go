@@ -107,7 +107,9 @@ func (c *Cache) Engine() string { return c.engine }
 // synthesis does not belong to the call that started it: it runs on
 // (bounded by the cache's synthesis timeout) when that call goes away, so
 // that the others waiting for it, and later calls, still get the clip;
-// Say itself returns as soon as ctx ends. Failures are not cached.
+// Say itself returns as soon as ctx ends. Failures are not cached. The
+// Speech's Voice, Language and LanguageFellBack are set on failure too, for
+// the notification.
 func (c *Cache) Say(ctx context.Context, req Request) (Speech, error) {
 	req, fellBack := Resolve(req)
 	sp := Speech{Engine: c.engine, Voice: req.Voice, Language: req.Language, LanguageFellBack: fellBack}
@@ -209,16 +211,8 @@ func (c *Cache) lookup(k key, countMiss bool) *media.Clip {
 	return nil
 }
 
-// clipSize is what a clip is counted as: two bytes a sample, which is what
-// a decoder that resamples produces (16-bit PCM) and an upper bound for
-// G.711 clips.
-func clipSize(clip *media.Clip) int64 {
-	samples := int64(clip.Duration() * media.ClockRate / time.Second)
-	return 2 * samples
-}
-
 func (c *Cache) store(k key, clip *media.Clip) {
-	size := clipSize(clip) + k.size() + entryOverhead
+	size := int64(clip.Size()) + k.size() + entryOverhead
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if size > c.maxBytes {
@@ -257,8 +251,9 @@ func (c *Cache) Stats() Stats {
 // CacheOption configures a Cache in NewCache.
 type CacheOption func(*Cache) error
 
-// WithCacheBytes bounds the memory of the cached clips, counted as two bytes
-// a sample plus the key; 0 keeps nothing (every Say synthesizes, concurrent
+// WithCacheBytes bounds the memory of the cached clips, counted as their
+// audio (media.Clip.Size: two bytes a sample once resampled) plus their key;
+// 0 keeps nothing (every Say synthesizes, concurrent
 // ones still share). Default 32 MiB, about 35 minutes of speech.
 func WithCacheBytes(n int64) CacheOption {
 	return func(c *Cache) error {

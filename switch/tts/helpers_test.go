@@ -17,7 +17,7 @@ import (
 // decode8k is the tests' stand-in for audio.Decode: it reads a mono 16-bit
 // PCM WAV at any rate, resamples it to 8 kHz (a moving average as the
 // anti-alias filter, then linear interpolation: crude, but speech survives
-// it), and decodes the result with media.DecodeWAV.
+// it) into a media.NewPCMClip.
 func decode8k(wav []byte) (*media.Clip, error) {
 	rate, pcm, err := readPCM16(wav)
 	if err != nil {
@@ -26,7 +26,7 @@ func decode8k(wav []byte) (*media.Clip, error) {
 	if rate != media.ClockRate {
 		pcm = resample(pcm, rate, media.ClockRate)
 	}
-	return media.DecodeWAV(pcmWAV(pcm))
+	return media.NewPCMClip(pcm), nil
 }
 
 func readPCM16(b []byte) (rate int, pcm []int16, err error) {
@@ -87,26 +87,6 @@ func resample(in []int16, from, to int) []int16 {
 		out[i] = int16(a + (b-a)*frac)
 	}
 	return out
-}
-
-func pcmWAV(pcm []int16) []byte {
-	b := make([]byte, 44+2*len(pcm))
-	copy(b, "RIFF")
-	binary.LittleEndian.PutUint32(b[4:], uint32(36+2*len(pcm)))
-	copy(b[8:], "WAVEfmt ")
-	binary.LittleEndian.PutUint32(b[16:], 16)
-	binary.LittleEndian.PutUint16(b[20:], 1)
-	binary.LittleEndian.PutUint16(b[22:], 1)
-	binary.LittleEndian.PutUint32(b[24:], media.ClockRate)
-	binary.LittleEndian.PutUint32(b[28:], 2*media.ClockRate)
-	binary.LittleEndian.PutUint16(b[32:], 2)
-	binary.LittleEndian.PutUint16(b[34:], 16)
-	copy(b[36:], "data")
-	binary.LittleEndian.PutUint32(b[40:], uint32(2*len(pcm)))
-	for i, v := range pcm {
-		binary.LittleEndian.PutUint16(b[44+2*i:], uint16(v))
-	}
-	return b
 }
 
 // clipPCM plays clip through µ-law, as a caller hears it, and decodes it
