@@ -46,8 +46,8 @@ func newConfig(opts []Option) (config, error) {
 }
 
 // WithMaxText bounds a text in bytes (after trimming); a longer one fails
-// with ErrTextTooLong. Default 4096, which espeak-ng speaks in about five
-// minutes.
+// with ErrTextTooLong. Default 4096, about 700 words: four minutes of
+// espeak-ng speech.
 func WithMaxText(n int) Option {
 	return func(c *config) error {
 		if n <= 0 {
