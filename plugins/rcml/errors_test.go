@@ -90,7 +90,7 @@ func TestEscapeBareAmpersands(t *testing.T) {
 		{"<![CDATA[unterminated & ", "<![CDATA[unterminated & "},
 	}
 	for _, tc := range tests {
-		got, ins := escapeBareAmpersands([]byte(tc.in))
+		got, ins := escapeBareAmpersands(tc.in)
 		if string(got) != tc.want {
 			t.Errorf("escape(%q) = %q, want %q", tc.in, got, tc.want)
 		}

@@ -1,60 +1,64 @@
 package rcml
 
-import "bytes"
+import "strings"
 
 // escapeBareAmpersands returns body with every '&' that does not start a character or
 // entity reference replaced by "&amp;", as upstream does before parsing (so that
 // "?X-A=1&X-B=2" header suffixes need no escaping). CDATA sections are left alone, since
 // '&' is literal there. It returns body itself when nothing needs escaping, and the
 // offsets (in the returned text) where "amp;" was inserted, to map error offsets back.
-func escapeBareAmpersands(body []byte) ([]byte, []int) {
-	var out []byte
+func escapeBareAmpersands(body string) (string, []int) {
+	var out strings.Builder // String does not copy, unlike string(bytes)
 	var inserted []int
 	copied := 0 // body[:copied] is already in out
-	// Jump from '&' to '&' (IndexByte scans a word at a time, where a byte loop would
-	// pay a termination check per byte in wasm), skipping the CDATA sections before each.
+	// Jump from '&' to '&', and from '!' to '!' (a CDATA section opens with
+	// "<!"): in wasm a byte loop, or strings.IndexByte's four bytes per
+	// iteration, pays a termination check per iteration (see scan.go).
 	for i := 0; i < len(body); {
-		amp := bytes.IndexByte(body[i:], '&')
-		if amp < 0 {
+		at := indexEither(body, i, '&', '!')
+		if at < 0 {
 			break
 		}
-		amp += i
-		if open := bytes.Index(body[i:amp], cdataOpen); open >= 0 {
-			from := i + open + len(cdataOpen)
-			end := bytes.Index(body[from:], cdataClose)
-			if end < 0 {
-				break
+		if body[at] == '!' {
+			i = at + 1
+			if at > 0 && strings.HasPrefix(body[at-1:], cdataOpen) {
+				from := at - 1 + len(cdataOpen)
+				end := strings.Index(body[from:], cdataClose)
+				if end < 0 {
+					break
+				}
+				i = from + end + len(cdataClose)
 			}
-			i = from + end + len(cdataClose)
 			continue
 		}
-		i = amp + 1
+		i = at + 1
 		if isReference(body[i:]) {
 			continue
 		}
-		if out == nil {
-			out = make([]byte, 0, len(body)+16)
+		if inserted == nil {
+			out.Grow(len(body) + 16)
 		}
-		out = append(out, body[copied:i]...)
-		inserted = append(inserted, len(out))
-		out = append(out, "amp;"...)
+		out.WriteString(body[copied:i])
+		inserted = append(inserted, out.Len())
+		out.WriteString("amp;")
 		copied = i
 	}
-	if out == nil {
+	if inserted == nil {
 		return body, nil
 	}
-	return append(out, body[copied:]...), inserted
+	out.WriteString(body[copied:])
+	return out.String(), inserted
 }
 
-var (
-	cdataOpen  = []byte("<![CDATA[")
-	cdataClose = []byte("]]>")
+const (
+	cdataOpen  = "<![CDATA["
+	cdataClose = "]]>"
 )
 
 // isReference reports whether s (the bytes after an '&') starts with "#digits;",
 // "#xhex;" or "name;" where name is a letter or '_' followed by letters, digits or '_'.
 // Unknown names are kept: the decoder then rejects them, as upstream's parser does.
-func isReference(s []byte) bool {
+func isReference(s string) bool {
 	if len(s) == 0 {
 		return false
 	}

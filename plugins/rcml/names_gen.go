@@ -49,6 +49,7 @@ func writeClasses(out *bytes.Buffer) {
 		classCDATA               // ends a plain run of a CDATA section
 		classNotName             // an ASCII byte that ends a name
 		classHigh                // not ASCII
+		classColon               // ':', which splits a name's prefix from its local part
 	)
 	out.WriteString("// charClass holds the class bits of each byte value.\nconst charClass = \"\" +\n")
 	for row := 0; row < 256; row += 16 {
@@ -74,6 +75,9 @@ func writeClasses(out *bytes.Buffer) {
 			}
 			if c >= 0x80 {
 				k |= classHigh
+			}
+			if c == ':' {
+				k |= classColon
 			}
 			fmt.Fprintf(out, "\\x%02x", k)
 		}

@@ -26,12 +26,12 @@ func Parse(body []byte, docURL string) (*Plan, error) {
 		}
 	}
 	body = bytes.TrimPrefix(body, utf8BOM) // editors on Windows add one; it is not text outside the root
-	text, inserted := escapeBareAmpersands(body)
+	text, inserted := escapeBareAmpersands(string(body))
 	plain, hasPlain := plainBaseOf(base)
 	p := parser{
 		// Capacities for a typical document, so that the slices do not grow
 		// one allocation at a time (each a long call chain in wasm).
-		tok:          tokenizer{s: string(text), attrs: make([]xmlAttr, 0, 8)},
+		tok:          tokenizer{s: text, attrs: make([]xmlAttr, 0, 8)},
 		base:         base,
 		plainBase:    plain,
 		hasPlainBase: hasPlain,

@@ -50,9 +50,16 @@ type tokenizer struct {
 	// The current token.
 	name  string // tokStart, tokEnd: as written, prefix included
 	local string // tokStart, tokEnd: without its prefix
-	empty bool   // tokStart: <name/>
-	attrs []xmlAttr
-	text  string // tokText
+
+	// Where readName saw ':' in the name it read: the first one's index in
+	// the name (-1: none), whether there was another, and whether it knows
+	// (it does not look for them in a name with non-ASCII bytes).
+	colon         int
+	twoColons     bool
+	colonsCounted bool
+	empty         bool // tokStart: <name/>
+	attrs         []xmlAttr
+	text          string // tokText
 
 	buf []byte // decoded text, when references or carriage returns change it
 }
@@ -357,11 +364,15 @@ func (t *tokenizer) nsName(missing string) error {
 		return err
 	}
 	t.name, t.local = name, name
-	colon := strings.IndexByte(name, ':')
+	colon, twoColons := t.colon, t.twoColons
+	if !t.colonsCounted {
+		colon = strings.IndexByte(name, ':')
+		twoColons = colon >= 0 && strings.IndexByte(name[colon+1:], ':') >= 0
+	}
 	if colon < 0 {
 		return nil
 	}
-	if strings.IndexByte(name[colon+1:], ':') >= 0 {
+	if twoColons {
 		return t.fail(missing)
 	}
 	if colon > 0 && colon < len(name)-1 {
@@ -375,11 +386,16 @@ func (t *tokenizer) nsName(missing string) error {
 func (t *tokenizer) readName(missing string) (string, error) {
 	s := t.s
 	start := t.pos
-	i := skip(s, start, classNotName|classHigh)
+	// Stopping at ':' counts the colons for nsName, which would otherwise
+	// search the name twice (see scan.go for why searches cost in wasm).
+	// The rest is a call so that the compiler lays out the common case
+	// (neither ':' nor non-ASCII) as the straight path: a taken branch costs
+	// a termination check too.
+	t.colon, t.twoColons, t.colonsCounted = -1, false, true
+	i := skip(s, start, classNotName|classHigh|classColon)
 	ascii := true
-	if i < len(s) && s[i] >= utf8.RuneSelf {
-		ascii = false
-		i = skip(s, i, classNotName)
+	if i < len(s) && (s[i] == ':' || s[i] >= utf8.RuneSelf) {
+		i, ascii = t.nameRest(start, i)
 	}
 	if i == start {
 		if i >= len(s) {
@@ -400,6 +416,27 @@ func (t *tokenizer) readName(missing string) (string, error) {
 		return "", t.fail("invalid XML name: " + name)
 	}
 	return name, nil
+}
+
+// nameRest goes on reading a name from s[i], a ':' or a non-ASCII byte, and
+// returns its end and whether it is all ASCII.
+//
+//go:noinline
+func (t *tokenizer) nameRest(start, i int) (int, bool) {
+	s := t.s
+	for i < len(s) && s[i] == ':' {
+		if t.colon < 0 {
+			t.colon = i - start
+		} else {
+			t.twoColons = true
+		}
+		i = skip(s, i+1, classNotName|classHigh|classColon)
+	}
+	if i < len(s) && s[i] >= utf8.RuneSelf {
+		t.colonsCounted = false
+		return skip(s, i, classNotName), false
+	}
+	return i, true
 }
 
 func isNameByte(c byte) bool {
@@ -431,6 +468,7 @@ const (
 	classCDATA               // CDATA section: ']', control characters, non-ASCII
 	classNotName             // an ASCII byte that ends a name
 	classHigh                // not ASCII
+	classColon               // ':'
 )
 
 // skip returns the index of the first byte at or after i whose class has a bit of mask,

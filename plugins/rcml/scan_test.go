@@ -1,0 +1,74 @@
+package rcml
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestIndexEither(t *testing.T) {
+	// Every length up to 40, every start, a and b at every place: the same
+	// answer as a byte loop.
+	for n := 0; n <= 40; n++ {
+		for _, at := range []int{-1, 0, 1, 6, 7, 8, 9, 15, 16, 17, 23, 31, 32, 39} {
+			for _, c := range []byte{'&', '!'} {
+				b := []byte(strings.Repeat("x", n))
+				if at >= 0 && at < n {
+					b[at] = c
+				}
+				s := string(b)
+				for i := 0; i <= n; i++ {
+					want := -1
+					for k := i; k < n; k++ {
+						if s[k] == '&' || s[k] == '!' {
+							want = k
+							break
+						}
+					}
+					if got := indexEither(s, i, '&', '!'); got != want {
+						t.Fatalf("indexEither(%q, %d) = %d, want %d", s, i, got, want)
+					}
+				}
+			}
+		}
+	}
+	// Bytes next to the ones sought (0x25, 0x27, 0xa6) and high bytes must
+	// not be taken for them.
+	s := "\x25\x27\xa6\xff\x00\x80" + strings.Repeat("\x26\x21"[1:], 0) + "\x25\x27\xa6\xff\x00\x80\x25\x27\xa6\xff&"
+	if got := indexEither(s, 0, '&', '!'); got != len(s)-1 {
+		t.Fatalf("indexEither(%q) = %d, want %d", s, got, len(s)-1)
+	}
+}
+
+func FuzzIndexEither(f *testing.F) {
+	f.Add("a&b!c", 0)
+	f.Fuzz(func(t *testing.T, s string, i int) {
+		if i < 0 || i > len(s) {
+			return
+		}
+		want := -1
+		for k := i; k < len(s); k++ {
+			if s[k] == '&' || s[k] == '!' {
+				want = k
+				break
+			}
+		}
+		if got := indexEither(s, i, '&', '!'); got != want {
+			t.Fatalf("indexEither(%q, %d) = %d, want %d", s, i, got, want)
+		}
+	})
+}
+
+func TestIndexEitherIgnoresMatchesBeforeStart(t *testing.T) {
+	// '&' then '\'' (0x26, 0x27): a borrow from the match before i must not
+	// flag the byte at i.
+	for _, s := range []string{"xxxxxx&'yy", "xxxxxxxxxxxxxxxxxx&'y", "!  xxxxxxxx"} {
+		i := strings.IndexAny(s, "&!") + 1
+		want := strings.IndexAny(s[i:], "&!")
+		if want >= 0 {
+			want += i
+		}
+		if got := indexEither(s, i, '&', '!'); got != want {
+			t.Errorf("indexEither(%q, %d) = %d, want %d", s, i, got, want)
+		}
+	}
+}
