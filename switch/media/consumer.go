@@ -4,7 +4,8 @@ import "github.com/pion/rtp"
 
 // Consumer receives the RTP packets a Session accepts: audio of the
 // negotiated payload type (unless muted) and telephone events. It is the
-// plug-in point for the relay, recorder and mixer.
+// plug-in point for the relay and the mixer; a Recorder taps the session
+// beside it and does not take the slot.
 //
 // ConsumeRTP runs on the session's read goroutine: it must not block, and
 // pkt (with its Payload) is valid only until it returns; Clone it to keep it.
