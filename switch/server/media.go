@@ -4,41 +4,41 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"sync"
-	"time"
 
+	"github.com/patchbay/patchbay/switch/audiofetch"
 	"github.com/patchbay/patchbay/switch/call"
 	"github.com/patchbay/patchbay/switch/media"
 	"github.com/patchbay/patchbay/switch/sdp"
 )
 
-// maxWAVBytes bounds one WAV download (about 15 minutes of 8 kHz PCM16).
-const maxWAVBytes = 16 << 20
-
-// mediaFactory implements call.MediaFactory over the port pool, with a
-// small cache of decoded WAVs: an IVR plays the same prompt to every caller,
-// and fetching it for each call would put the app server on the call path.
+// mediaFactory implements call.MediaFactory over the port pool. <Play>
+// audio comes from one cache for the whole switch: an IVR plays the same
+// prompts and hold music to every caller, and fetching them per call would
+// put the application server on the call path.
 type mediaFactory struct {
-	pool    *media.PortPool
-	client  *http.Client
-	log     *slog.Logger
-	ttl     time.Duration
-	timeout time.Duration // bounds one WAV download
-
-	mu    sync.Mutex
-	cache map[string]cachedClip
+	pool  *media.PortPool
+	log   *slog.Logger
+	audio *audiofetch.Cache
 }
 
-type cachedClip struct {
-	clip    *media.Clip
-	fetched time.Time
+// newAudioCache is the <Play> cache of cfg: AudioCacheMB of decoded audio
+// (0 keeps nothing, though concurrent plays of one URL still share one
+// download), each download bounded by FetchTimeout like an RCML fetch.
+func newAudioCache(cfg Config, client *http.Client, log *slog.Logger) *audiofetch.Cache {
+	maxBytes := int64(cfg.AudioCacheMB) << 20
+	if maxBytes == 0 {
+		maxBytes = -1
+	}
+	return audiofetch.New(audiofetch.Options{
+		Client:   client,
+		MaxBytes: maxBytes,
+		Timeout:  cfg.FetchTimeout,
+		Logger:   log,
+	})
 }
-
-const maxCachedClips = 256
 
 var _ call.MediaFactory = (*mediaFactory)(nil)
 
@@ -55,56 +55,12 @@ func (f *mediaFactory) NewMedia() (call.Media, error) {
 	return &legMedia{s: s, log: f.log}, nil
 }
 
+// LoadAudio fetches (or takes from the cache) and decodes the WAV or MP3
+// at url. Errors match audiofetch's and audio's sentinels.
 func (f *mediaFactory) LoadAudio(ctx context.Context, rawURL string) (call.Audio, error) {
-	f.mu.Lock()
-	if c, ok := f.cache[rawURL]; ok && time.Since(c.fetched) < f.ttl {
-		f.mu.Unlock()
-		return c.clip, nil
-	}
-	f.mu.Unlock()
-	fctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	clip, err := f.fetchWAV(fctx, rawURL)
+	clip, err := f.audio.Get(ctx, rawURL)
 	if err != nil {
 		return nil, err
-	}
-	f.mu.Lock()
-	if len(f.cache) >= maxCachedClips {
-		for k := range f.cache { // evict an arbitrary entry: a cheap bound, not an LRU
-			delete(f.cache, k)
-			break
-		}
-	}
-	f.cache[rawURL] = cachedClip{clip: clip, fetched: time.Now()}
-	f.mu.Unlock()
-	return clip, nil
-}
-
-func (f *mediaFactory) fetchWAV(ctx context.Context, rawURL string) (*media.Clip, error) {
-	u, err := url.Parse(rawURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, fmt.Errorf("audio URL %q is not an http(s) URL", rawURL)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
-	if err != nil {
-		return nil, fmt.Errorf("audio request: %w", err)
-	}
-	if u.User != nil {
-		pw, _ := u.User.Password()
-		req.SetBasicAuth(u.User.Username(), pw)
-	}
-	res, err := f.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetching audio: %w", err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 4096))
-		return nil, fmt.Errorf("fetching audio: HTTP %d", res.StatusCode)
-	}
-	clip, err := media.ReadWAV(res.Body, maxWAVBytes)
-	if err != nil {
-		return nil, fmt.Errorf("decoding audio: %w", err)
 	}
 	return clip, nil
 }

@@ -168,7 +168,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		Policy:  s.policy,
 		Deps: call.Deps{
 			Store:       s.store,
-			Media:       &mediaFactory{pool: s.ports, client: httpClient, log: log.With("component", "media"), ttl: time.Minute, timeout: cfg.FetchTimeout, cache: make(map[string]cachedClip)},
+			Media:       &mediaFactory{pool: s.ports, log: log.With("component", "media"), audio: newAudioCache(cfg, httpClient, log.With("component", "audio-fetch"))},
 			Interpreter: s.rcml,
 			Conferences: s.conferences,
 			Policy:      s.policy,
