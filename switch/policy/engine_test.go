@@ -308,7 +308,10 @@ func TestBudgetsAreCappedByTheOperator(t *testing.T) {
 }
 
 func TestMemoryBombStopsAtTheCap(t *testing.T) {
-	e := newEnv(t, policy.Config{DefaultMemoryMB: 32, MaxMemoryMB: 48})
+	// A budget far beyond what growing to 48 MiB takes, so that the cap and
+	// not the clock stops the guest even on a loaded CI machine (a 2 s
+	// budget was not enough there once).
+	e := newEnv(t, policy.Config{DefaultMemoryMB: 32, MaxMemoryMB: 48, DefaultTimeout: 50 * time.Second, MaxTimeout: 50 * time.Second})
 	p := e.install(e.tenant, "bomb", guest(t, "1"), policy.InstallOptions{Config: "bomb", MemoryMB: 1000})
 	if p.MemoryMB != 48 {
 		t.Fatalf("memory cap %d MiB, want the operator's 48", p.MemoryMB)

@@ -85,7 +85,7 @@ func newEnv(t *testing.T, cfg policy.Config) *env {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	host, err := wasmhost.New(context.Background(), wasmhost.Config{
-		CacheDir: cacheDir, MaxTimeout: 5 * time.Second, MaxMemoryMB: 512,
+		CacheDir: cacheDir, MaxTimeout: 60 * time.Second, MaxMemoryMB: 512,
 	})
 	if err != nil {
 		t.Fatal(err)
