@@ -26,9 +26,11 @@ const (
 	EventReInvite
 	// EventRejected: our final non-2xx to an inbound INVITE was sent.
 	EventRejected
+	// EventDigit: the peer sent a DTMF key in a SIP INFO (Digit).
+	EventDigit
 )
 
-var eventNames = [...]string{"unknown", "provisional", "answered", "failed", "canceled", "confirmed", "ack-timeout", "bye", "re-invite", "rejected"}
+var eventNames = [...]string{"unknown", "provisional", "answered", "failed", "canceled", "confirmed", "ack-timeout", "bye", "re-invite", "rejected", "digit"}
 
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) {
@@ -47,5 +49,7 @@ type Event struct {
 	SDP    []byte // answer (EventAnswered) or new offer (EventReInvite)
 	// Headers are the X- headers of the final response (EventAnswered, EventFailed).
 	Headers map[string]string
-	Err     error
+	// Digit is the key of EventDigit: 0-9, *, # or A-D.
+	Digit byte
+	Err   error
 }

@@ -248,3 +248,14 @@ func (l *OutboundLeg) reInvite(req *sip.Request, tx sip.ServerTransaction) {
 		l.onEvent(Event{Kind: EventReInvite, SDP: append([]byte(nil), body...)})
 	}
 }
+
+// emitDigit reports a DTMF key from an INFO, once the leg is answered (an
+// INFO cannot come earlier: it needs the dialog).
+func (l *OutboundLeg) emitDigit(ev Event) {
+	select {
+	case <-l.answeredOut:
+	case <-l.stack.closing:
+		return
+	}
+	l.onEvent(ev)
+}

@@ -135,6 +135,7 @@ func New(cfg Config, h Handler) (*Stack, error) {
 	srv.OnBye(s.safe(s.onBye))
 	srv.OnCancel(s.safe(s.onCancel))
 	srv.OnOptions(s.safe(s.onOptions))
+	srv.OnInfo(s.safe(s.onInfo))
 	if cfg.Register != nil {
 		srv.OnRegister(s.safe(cfg.Register))
 	}
@@ -248,9 +249,9 @@ func (s *Stack) safe(h sipgo.RequestHandler) sipgo.RequestHandler {
 
 func (s *Stack) allow() string {
 	if s.cfg.Register != nil {
-		return "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER"
+		return "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO, REGISTER"
 	}
-	return "INVITE, ACK, BYE, CANCEL, OPTIONS"
+	return "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"
 }
 
 func (s *Stack) onOptions(req *sip.Request, tx sip.ServerTransaction) {

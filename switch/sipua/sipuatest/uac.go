@@ -446,3 +446,26 @@ func (c *Call) ReInvite(ctx context.Context, direction string) (int, []byte, err
 	}
 	return res.StatusCode, res.Body(), nil
 }
+
+// SendInfo sends an INFO with body of contentType on an established call
+// (e.g. application/dtmf-relay "Signal=5\r\nDuration=160") and returns the
+// status code it was answered with.
+func (c *Call) SendInfo(ctx context.Context, contentType, body string) (int, error) {
+	c.mu.Lock()
+	if !c.established || c.ended {
+		c.mu.Unlock()
+		return 0, fmt.Errorf("sipuatest: INFO on call %s: %w", c.callID, ErrNotEstablished)
+	}
+	c.cseq++
+	cseq := c.cseq
+	c.mu.Unlock()
+	req := c.inDialogRequest(sip.INFO, cseq)
+	ct := sip.ContentTypeHeader(contentType)
+	req.AppendHeader(&ct)
+	req.SetBody([]byte(body))
+	res, err := c.peer.do(ctx, req)
+	if err != nil {
+		return 0, fmt.Errorf("sipuatest: INFO on call %s: %w", c.callID, err)
+	}
+	return res.StatusCode, nil
+}
