@@ -29,6 +29,7 @@ const (
 	CodePlayLoop = 13410
 	CodeSayLoop  = 13510
 	CodeSayVoice = 13511
+	CodeSayText  = 13512 // Patchbay: a <Say> with no text is skipped
 
 	CodeRecordMethod      = 13610
 	CodeRecordValue       = 13612 // timeout, maxLength, playBeep, transcribe, media

@@ -107,6 +107,9 @@ func (p *parser) finishVerb(v *Verb, item any, text string) bool {
 		return v.Play.URL != ""
 	case KindSay:
 		v.Say.Text = text
+		if text == "" {
+			p.warn(CodeSayText, "<Say> has no text; skipped")
+		}
 		return text != ""
 	case KindRedirect:
 		v.Redirect.URL = p.resolve(text, string(KindRedirect), "text", CodeInvalidURI)
@@ -143,6 +146,9 @@ func (p *parser) finishPrompt(v *Verb, text string) bool {
 		return v.Play.URL != ""
 	case KindSay:
 		v.Say.Text = text
+		if text == "" {
+			p.warn(CodeSayText, "<Gather><Say> has no text; skipped")
+		}
 		return text != ""
 	}
 	return true

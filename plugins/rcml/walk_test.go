@@ -50,7 +50,7 @@ func TestWalkOrderAndOwnership(t *testing.T) {
 
 func TestGatherPrompts(t *testing.T) {
 	v, warn := only(t, `<Gather><Say voice="woman" loop="2">Press 1</Say><Pause length="3"/><Play loop="0">menu.wav</Play><Say></Say></Gather>`)
-	checkCodes(t, "gather", warn, nil)
+	checkCodes(t, "gather", warn, []int{CodeSayText}) // the empty <Say> is dropped, with a warning
 	want := []Verb{
 		{Kind: KindSay, Say: &Say{Text: "Press 1", Voice: "woman", Language: "en", Loop: 2}},
 		{Kind: KindPause, Pause: &Pause{Length: 3}},
