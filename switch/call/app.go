@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -106,10 +105,20 @@ func (c *Call) onStepDone(r stepDone) {
 		}
 		c.fetch(out.URL, out.Method, "", "")
 	case stepVerb:
+		for _, w := range r.warnings {
+			c.notify(w.code, w.level, w.msg, w.url, "")
+		}
 		if r.err != nil && !errors.Is(r.err, context.Canceled) {
 			c.notify(codeInternal, 0, r.err.Error(), r.doc, "")
 		}
-		c.next()
+		switch {
+		case r.gather != nil:
+			c.afterGather(r.gather)
+		case r.record != nil:
+			c.afterRecord(r.record)
+		default:
+			c.next()
+		}
 	}
 }
 
@@ -175,10 +184,12 @@ func (c *Call) next() {
 	v := c.plan.Verbs[c.pc]
 	c.pc++
 	switch v.Kind {
-	case rcml.KindPlay:
-		c.play(v.Play)
-	case rcml.KindPause:
-		c.pause(v.Pause)
+	case rcml.KindPlay, rcml.KindSay, rcml.KindPause:
+		c.prompt(v)
+	case rcml.KindGather:
+		c.gather(v.Gather)
+	case rcml.KindRecord:
+		c.record(v.Record)
 	case rcml.KindHangup:
 		if c.in != nil && !c.answered && !c.answer() {
 			return
@@ -204,9 +215,6 @@ func (c *Call) next() {
 			return
 		}
 		c.dial(v.Dial)
-	case rcml.KindSay, rcml.KindGather, rcml.KindRecord:
-		c.notify(codeVerbNotSupport, 0, fmt.Sprintf("<%s> is not supported by this switch yet; ending the call", v.Kind), c.rec.URL, "")
-		c.endOnAppFailure(500, "Server Internal Error", store.StatusFailed, nil)
 	default:
 		// Sms, Fax, Email: no channel for them here; skip with a warning.
 		c.notify(codeVerbNotSupport, 1, fmt.Sprintf("<%s> is not supported; skipped", v.Kind), c.rec.URL, "")
@@ -231,32 +239,15 @@ func (c *Call) redirectVerb(v *rcml.Redirect) {
 	c.stepKind = stepPolicy
 }
 
-func (c *Call) play(p *rcml.Play) {
-	if !c.answer() {
+// prompt runs a <Play>, <Say> or <Pause> as the call's step.
+func (c *Call) prompt(v rcml.Verb) {
+	if v.Kind != rcml.KindPause && !c.answer() {
 		return
 	}
-	m := c.media
-	loader := c.deps.Media
+	p := c.newPrompter()
 	c.startStep(func(ctx context.Context) stepDone {
-		audio, err := loader.LoadAudio(ctx, p.URL)
-		if err != nil {
-			return stepDone{err: fmt.Errorf("play %s: %w", redact(p.URL), err), doc: p.URL}
-		}
-		return stepDone{err: m.Play(ctx, audio, p.Loop), doc: p.URL}
-	})
-	c.stepKind = stepVerb
-}
-
-func (c *Call) pause(p *rcml.Pause) {
-	d := time.Duration(p.Length) * time.Second
-	c.startStep(func(ctx context.Context) stepDone {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		return stepDone{}
+		p.run(ctx, v)
+		return stepDone{warnings: p.warn}
 	})
 	c.stepKind = stepVerb
 }

@@ -50,6 +50,10 @@ type Call struct {
 	closing chan struct{} // closed when the call starts ending: steps stop posting
 	done    chan struct{} // closed when the actor goroutine exited
 	sid     string
+	// digits carries the keys the peer presses (RFC 4733 or SIP INFO) to
+	// the <Gather> or <Record> step reading them; a full buffer drops keys
+	// rather than block the media goroutine.
+	digits chan byte
 
 	// Everything below is owned by the actor goroutine.
 	rec        store.Call
@@ -71,8 +75,13 @@ type Call struct {
 	progress   map[string]bool   // call-progress events subscribed
 	finished   bool
 	hangupWhy  string
-	local      sdp.Local // outbound: our media description
-	start      func()    // set by NewInbound/NewOutbound, run by Start
+	// peerHungUp: the call ended by the peer's BYE.
+	peerHungUp bool
+	// recording is the running <Record>, finished by its step even when
+	// the call ends under it.
+	recording *recordResult
+	local     sdp.Local // outbound: our media description
+	start     func()    // set by NewInbound/NewOutbound, run by Start
 	// dialing tracks the goroutine sending an outbound INVITE (and fire-and-
 	// forget Dial actions); it hangs the leg up itself if the call ended.
 	dialing sync.WaitGroup
@@ -106,6 +115,7 @@ func newCall(d *Deps, rec store.Call, app App) *Call {
 		mailbox:   make(chan any, 32),
 		closing:   make(chan struct{}),
 		done:      make(chan struct{}),
+		digits:    make(chan byte, 32),
 		sid:       rec.Sid,
 		rec:       rec,
 		app:       app,
@@ -117,6 +127,33 @@ func newCall(d *Deps, rec store.Call, app App) *Call {
 
 // Start runs the call's goroutine. Call it once, after the call is indexed.
 func (c *Call) Start() { go c.run(c.start) }
+
+// setMedia makes m the call's media and listens to the keys it receives.
+func (c *Call) setMedia(m Media) {
+	c.media = m
+	m.SetDigitHandler(c.deliverDigit)
+}
+
+// deliverDigit passes a key to whichever step reads them; safe from any
+// goroutine, never blocks.
+func (c *Call) deliverDigit(d byte) {
+	select {
+	case c.digits <- d:
+	default:
+		c.log.Debug("digit dropped: nobody is reading keys", "digit", string(d))
+	}
+}
+
+// drainDigits forgets keys pressed before the verb that reads them began.
+func (c *Call) drainDigits() {
+	for {
+		select {
+		case <-c.digits:
+		default:
+			return
+		}
+	}
+}
 
 // post delivers a message to the actor; once the call is ending it is
 // dropped and post reports false.
@@ -145,6 +182,10 @@ type (
 		primaryErr *webhook.FetchError
 		// redirect is the tenants' verdict on an RCML <Redirect>.
 		redirect *policy.Outcome
+		// warnings are notifications the step found (media verbs).
+		warnings []stepWarning
+		gather   *gatherResult
+		record   *recordResult
 	}
 	modifyMsg struct {
 		req   calls.ModifyRequest
@@ -287,6 +328,7 @@ func (c *Call) setStatus(s string) {
 // startStep runs f on a step goroutine; its result comes back as stepDone.
 func (c *Call) startStep(f func(ctx context.Context) stepDone) {
 	c.cancelStep()
+	c.recording = nil
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stepCancel = cancel
 	gen := c.gen

@@ -29,8 +29,24 @@ type Media interface {
 	// Bridge relays audio and RFC 4733 events between this leg and other
 	// (transcoding if their codecs differ) until the returned Bridge stops.
 	Bridge(other Media) (Bridge, error)
+	// SetDigitHandler sets who receives the RFC 4733 keys the peer sends
+	// (nil: nobody). The handler runs on the media's receive goroutine and
+	// must not block.
+	SetDigitHandler(f func(digit byte))
+	// Record writes what this leg's peer says (mixed with what with's peer
+	// says, when with is not nil) into a new WAV file at path until the
+	// Recording stops. With silence > 0, onSilence is called once after
+	// that long without speech.
+	Record(path string, with Media, silence time.Duration, onSilence func()) (Recording, error)
 	// Close releases the port; the Media must not be used afterwards.
 	Close() error
+}
+
+// Recording is a running recording of one or two legs.
+type Recording interface {
+	// Stop ends the recording (idempotent), completes the file and returns
+	// the length recorded.
+	Stop() (time.Duration, error)
 }
 
 // Bridge is a running relay between two legs. Stop is idempotent and safe
@@ -106,8 +122,28 @@ type Audio interface {
 // MediaFactory allocates RTP endpoints from the switch's port pool.
 type MediaFactory interface {
 	NewMedia() (Media, error)
-	// LoadAudio fetches (or takes from a cache) and decodes the WAV at url.
+	// LoadAudio fetches (or takes from a cache) and decodes the audio at url.
 	LoadAudio(ctx context.Context, url string) (Audio, error)
+	// Beep is the tone <Record playBeep> plays.
+	Beep() Audio
+}
+
+// Speech turns <Say> text into audio.
+type Speech interface {
+	Speak(ctx context.Context, r SpeechRequest) (SpeechResult, error)
+}
+
+// SpeechRequest is one <Say>.
+type SpeechRequest struct {
+	Text, Voice, Language string
+}
+
+// SpeechResult is synthesized speech. Language is what was spoken: the
+// engine falls back to English for a language it does not have.
+type SpeechResult struct {
+	Audio    Audio
+	Language string
+	FellBack bool
 }
 
 // Interpreter turns a fetched RCML response into a plan. It is the sandboxed
@@ -140,6 +176,14 @@ type Deps struct {
 	// Policy decides on RCML <Redirect>s with the tenants' plugins bound to
 	// them; nil allows every one.
 	Policy VerbPolicy
+	// Speech speaks <Say>; nil means the switch has no text-to-speech engine:
+	// each <Say> is then skipped with a notification.
+	Speech Speech
+	// RecordingsDir is where recordings are written, as <sid>.wav.
+	RecordingsDir string
+	// RecordingURL is the absolute URL of a recording's audio, for the
+	// RecordingUrl parameter.
+	RecordingURL func(accountSid, recordingSid string) string
 	// MediaIP is the address put in our SDP.
 	MediaIP netip.Addr
 	// SIPHost is the host of our SIP URIs.

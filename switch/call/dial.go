@@ -25,6 +25,11 @@ type dialState struct {
 	limit     *time.Timer // timeLimit of the bridged call
 	failure   string      // best failure seen: busy, failed, no-answer, canceled
 	status    string      // final DialCallStatus
+	// recording records the bridged conversation (record="true"); recorded
+	// is the kept result once the bridge ended.
+	recording    Recording
+	recordingSid string
+	recorded     *recordResult
 }
 
 type (
@@ -94,6 +99,9 @@ func (c *Call) onDialMessage(m any) {
 			}
 		}
 		m.child.post(branchBridged{bridge: br})
+		if d.verb.Record {
+			c.recordDial(d, m.media)
+		}
 		if d.verb.TimeLimit > 0 {
 			d.limit = time.AfterFunc(time.Duration(d.verb.TimeLimit)*time.Second, func() { c.post(dialTimeLimit{d}) })
 		}
@@ -174,6 +182,7 @@ func (c *Call) endDial(keepBridged bool) *dialState {
 	if d.bridge != nil {
 		d.bridge.Stop()
 	}
+	c.stopDialRecording(d)
 	for sid, k := range d.branches {
 		if keepBridged && d.bridged != nil && sid == d.bridged.Sid() {
 			continue
@@ -214,6 +223,11 @@ func (c *Call) dialParams(d *dialState) url.Values {
 	v.Set("DialCallStatus", status)
 	v.Set("DialCallDuration", strconv.Itoa(dur))
 	v.Set("DialRingDuration", strconv.Itoa(ring))
+	if r := d.recorded; r != nil && r.sid != "" {
+		u := c.deps.RecordingURL(c.rec.AccountSid, r.sid)
+		v.Set("RecordingUrl", u)
+		v.Set("PublicRecordingUrl", u)
+	}
 	return v
 }
 
@@ -223,11 +237,18 @@ func (c *Call) fireDialAction(d *dialState) {
 	if d == nil || d.verb.Action == "" {
 		return
 	}
+	c.fireAction(d.verb.Action, d.verb.Method, c.dialParams(d))
+}
+
+// fireAction requests a verb's action once, in the background, with the
+// call's parameters and extra; what it answers is not run (the call is
+// ending or moving on).
+func (c *Call) fireAction(action, method string, extra url.Values) {
 	p := c.params()
-	for k, v := range c.dialParams(d) {
+	for k, v := range extra {
 		p[k] = v
 	}
-	req := webhook.FetchRequest{URL: d.verb.Action, Method: methodOr(d.verb.Method), Params: p}
+	req := webhook.FetchRequest{URL: action, Method: methodOr(method), Params: p}
 	f := c.deps.Fetcher
 	c.dialing.Add(1)
 	go func() {

@@ -92,6 +92,7 @@ func (c *Call) finish(status string) {
 		interrupted.status = status
 		c.fireDialAction(interrupted)
 	}
+	c.fireRecordAction()
 	c.appStatusCallback()
 	c.progressCallback("completed")
 	c.toParent(branchEnded{sid: c.sid, status: status, answered: c.answered, duration: c.rec.Duration})

@@ -104,12 +104,15 @@ func (c *Call) onInboundEvent(ev sipua.Event) {
 		c.finish(store.StatusCanceled)
 	case sipua.EventBye:
 		c.log.Info("caller hung up")
+		c.peerHungUp = true
 		c.finish(store.StatusCompleted)
 	case sipua.EventAckTimeout:
 		c.log.Warn("no ACK for our 200 OK; hanging up", "err", ev.Err)
 		c.hangup(store.StatusCompleted, "no ACK")
 	case sipua.EventReInvite:
 		c.onReInvite(ev.SDP)
+	case sipua.EventDigit:
+		c.deliverDigit(ev.Digit)
 	case sipua.EventConfirmed, sipua.EventRejected:
 		// Nothing to do: our own answer or rejection completed.
 	}
@@ -172,7 +175,7 @@ func (c *Call) answer() bool {
 		c.finish(store.StatusFailed)
 		return false
 	}
-	c.media = m
+	c.setMedia(m)
 	m.SetRemote(c.negotiated)
 	local := sdp.Local{Address: c.deps.MediaIP, Port: m.LocalPort(), SessionID: sessionID(), SessionVersion: 1}
 	body, err := sdp.Answer(local, c.negotiated)

@@ -69,7 +69,7 @@ func NewOutbound(d *Deps, p OutboundParams) (*Call, store.Call, error) {
 	if err != nil {
 		return nil, store.Call{}, fmt.Errorf("call: media for outbound call: %w", err)
 	}
-	c.media = m
+	c.setMedia(m)
 	local := sdp.Local{Address: d.MediaIP, Port: m.LocalPort(), SessionID: sessionID(), SessionVersion: 1}
 	c.local = local
 	offer, err := sdp.Offer(local, sdp.DefaultCodecs(), sdp.SendRecv)
@@ -158,9 +158,12 @@ func (c *Call) onOutboundEvent(ev sipua.Event) {
 		c.finish(store.StatusCanceled)
 	case sipua.EventBye:
 		c.log.Info("callee hung up")
+		c.peerHungUp = true
 		c.finish(store.StatusCompleted)
 	case sipua.EventReInvite:
 		c.onReInvite(ev.SDP)
+	case sipua.EventDigit:
+		c.deliverDigit(ev.Digit)
 	}
 }
 

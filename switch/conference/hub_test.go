@@ -61,6 +61,12 @@ func (l *testLeg) SetMuted(muted bool) { l.s.SetMuted(muted) }
 
 func (l *testLeg) Bridge(call.Media) (call.Bridge, error) { return nil, errNotInTest }
 
+func (l *testLeg) SetDigitHandler(func(byte)) {}
+
+func (l *testLeg) Record(string, call.Media, time.Duration, func()) (call.Recording, error) {
+	return nil, errNotInTest
+}
+
 func (l *testLeg) Close() error { return l.s.Close() }
 
 func (l *testLeg) Session() *media.Session { return l.s }

@@ -22,6 +22,7 @@ type mediaFactory struct {
 	pool  *media.PortPool
 	log   *slog.Logger
 	audio *audiofetch.Cache
+	beep  *media.Clip
 }
 
 // newAudioCache is the <Play> cache of cfg: AudioCacheMB of decoded audio

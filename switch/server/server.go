@@ -54,6 +54,12 @@ type Server struct {
 	policy  *policy.Engine
 
 	conferences *conference.Hub
+	speech      call.Speech // nil without a text-to-speech engine
+	// publicURL prefixes recording URLs; recordingsDir holds their audio
+	// (removed at shutdown when it is a temporary one, InMemory).
+	publicURL        string
+	recordingsDir    string
+	removeRecordings bool
 
 	cancelSIP    context.CancelFunc
 	cancelOutbox context.CancelFunc
@@ -97,6 +103,16 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 			s.closePartial()
 		}
 	}()
+	// Listen first: with --http on port 0 (tests) the public URL of
+	// recordings needs the port before any call can start.
+	s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("REST API listen on %s: %w", cfg.HTTPAddr, err)
+	}
+	s.publicURL = publicURL(cfg.PublicURL, s.httpLn.Addr())
+	if err := s.openRecordingsDir(); err != nil {
+		return nil, err
+	}
 	s.store, err = badgerstore.Open(badgerstore.Options{Dir: cfg.DataDir, InMemory: cfg.InMemory, Logger: log.With("component", "badger")})
 	if err != nil {
 		return nil, fmt.Errorf("opening store in %s: %w", cfg.DataDir, err)
@@ -148,6 +164,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 	if err := s.policy.LoadAll(ctx); err != nil {
 		return nil, fmt.Errorf("loading tenant plugins: %w", err)
 	}
+	s.speech, err = newSpeech(ctx, cfg, log.With("component", "tts"))
+	if err != nil {
+		return nil, err
+	}
 	s.conferences = conference.New(s.store, log.With("component", "conference"))
 	httpClient := webhook.NewHTTPClient(Version)
 	fetcher, err := webhook.NewFetcher(httpClient, webhook.WithFetchTimeout(cfg.FetchTimeout), webhook.WithFetchLogger(log.With("component", "rcml-fetch")))
@@ -167,17 +187,22 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		Clients: reg,
 		Policy:  s.policy,
 		Deps: call.Deps{
-			Store:       s.store,
-			Media:       &mediaFactory{pool: s.ports, log: log.With("component", "media"), audio: newAudioCache(cfg, httpClient, log.With("component", "audio-fetch"))},
-			Interpreter: s.rcml,
-			Conferences: s.conferences,
-			Policy:      s.policy,
-			Fetcher:     fetcher,
-			Outbox:      s.outbox,
-			MediaIP:     mediaIP,
-			SIPHost:     sipHost,
-			Log:         log,
-			Now:         time.Now,
+			Store:         s.store,
+			Media:         &mediaFactory{pool: s.ports, log: log.With("component", "media"), audio: newAudioCache(cfg, httpClient, log.With("component", "audio-fetch")), beep: newBeep()},
+			Interpreter:   s.rcml,
+			Conferences:   s.conferences,
+			Policy:        s.policy,
+			Fetcher:       fetcher,
+			Outbox:        s.outbox,
+			Speech:        s.speech,
+			RecordingsDir: s.recordingsDir,
+			RecordingURL: func(accountSid, recordingSid string) string {
+				return store.RecordingFileURL(s.publicURL, accountSid, recordingSid)
+			},
+			MediaIP: mediaIP,
+			SIPHost: sipHost,
+			Log:     log,
+			Now:     time.Now,
 		},
 		OutboundProxy: cfg.OutboundProxy,
 	})
@@ -222,13 +247,10 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, fmt.Errorf("SIP did not start listening on %s", cfg.SIPAddr)
 	}
 
-	s.api, err = api.New(api.Config{Store: s.store, Calls: s.board, Logger: log.With("component", "api"), Ready: s.ready, SIPDomain: cfg.SIPDomain, Policy: s.policy, MaxBodyBytes: int(cfg.PluginMaxBytes) + 1<<20})
+	s.api, err = api.New(api.Config{Store: s.store, Calls: s.board, Logger: log.With("component", "api"), Ready: s.ready, SIPDomain: cfg.SIPDomain, Policy: s.policy, MaxBodyBytes: int(cfg.PluginMaxBytes) + 1<<20,
+		PublicURL: s.publicURL, RecordingsDir: s.recordingsDir})
 	if err != nil {
 		return nil, err
-	}
-	s.httpLn, err = net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return nil, fmt.Errorf("REST API listen on %s: %w", cfg.HTTPAddr, err)
 	}
 	s.bg.Add(1)
 	go func() {
@@ -305,6 +327,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.store.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("store: %w", err))
 		}
+		s.closeRecordingsDir()
 		s.shutdownErr = errors.Join(errs...)
 		s.log.Info("patchbay stopped")
 	})
@@ -330,6 +353,7 @@ func (s *Server) closePartial() {
 	if s.store != nil {
 		_ = s.store.Close()
 	}
+	s.closeRecordingsDir()
 }
 
 func (s *Server) closeWasm(ctx context.Context) {
