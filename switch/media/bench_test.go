@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/pion/rtp"
 )
@@ -97,5 +98,42 @@ func BenchmarkClipFramePCM16ToPCMA(b *testing.B) {
 		if err := loop.ReadFrame(frame); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// An hour of <Play loop="0"> reads 180,000 frames through Loop and sends
+// each one: none of that may allocate, or a hold-music call would grow for
+// as long as it is held. Measured over a whole simulated hour (the pacing
+// clock is what would make it last an hour, and it is not under test here).
+func TestAnHourOfLoopedPlayDoesNotAllocate(t *testing.T) {
+	s, _, _ := benchSession(t)
+	data16, _ := pcm16(8000) // one second
+	clip, err := DecodeWAV(wavFile(1, 1, 8000, 16, data16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := clip.Source(PCMU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forever := Loop(src, 0)
+	frame := make([]byte, FrameSamples)
+	const hourOfFrames = int(time.Hour / FrameDuration)
+	var ts uint32
+	var readErr, sendErr error
+	allocs := testing.AllocsPerRun(1, func() {
+		for i := 0; i < hourOfFrames && readErr == nil && sendErr == nil; i++ {
+			readErr = forever.ReadFrame(frame)
+			ts, sendErr = s.sendAudio(frame, PCMU, false, ts)
+		}
+	})
+	if readErr != nil || sendErr != nil {
+		t.Fatalf("the loop stopped: read %v, send %v", readErr, sendErr)
+	}
+	if allocs != 0 {
+		t.Errorf("an hour of looped play made %v allocations; want 0", allocs)
+	}
+	if got := s.Stats().PacketsSent; got < uint64(2*hourOfFrames) {
+		t.Errorf("sent %d packets, want the two hours AllocsPerRun ran (%d)", got, 2*hourOfFrames)
 	}
 }
