@@ -381,7 +381,7 @@ func TestDialRecordsBothParties(t *testing.T) {
 func TestSaySpeaks(t *testing.T) {
 	sw := startSwitch(t, func(c *serverConfig) { c.TTSEngine = "espeak-ng" })
 	app := newAppServer(t)
-	app.rcml("/app", `<Response><Say voice="woman" language="fr">Bonjour, vous êtes bien chez Patchbay.</Say><Say></Say><Redirect>/plain</Redirect></Response>`)
+	app.rcml("/app", `<Response><Say voice="woman" language="fr">Bonjour, vous êtes bien chez Patchbay.</Say><Say></Say><Say language="tlh">Hello</Say><Redirect>/plain</Redirect></Response>`)
 	app.set("/plain", appRoute{status: 200, contentType: "text/plain", body: []byte("Thank you for calling. Goodbye.")})
 	sw.provision("407", app.URL("/app"), nil)
 	peer := sipuatest.NewPeer(t)
@@ -401,8 +401,12 @@ func TestSaySpeaks(t *testing.T) {
 		t.Errorf("the text/plain answer was not spoken: %d voiced blocks", voiced)
 	}
 	sw.waitStatus(sid, "completed")
-	if _, ok := notificationCodes(t, sw, sid)["13512"]; !ok {
-		t.Errorf("no notification for the empty <Say>")
+	codes := notificationCodes(t, sw, sid)
+	if _, ok := codes["13512"]; !ok {
+		t.Errorf("no notification for the empty <Say>; have %v", codes)
+	}
+	if msg, ok := codes["13513"]; !ok || !strings.Contains(msg, `"tlh"`) {
+		t.Errorf("no notification that Klingon was spoken in English; have %v", codes)
 	}
 }
 
