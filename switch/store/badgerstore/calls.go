@@ -126,39 +126,9 @@ func (s *Store) ListCalls(ctx context.Context, f store.CallFilter, srt store.Cal
 	keep := newCallFilter(f)
 	var matched []store.Call
 	err = s.db.View(func(txn *badger.Txn) error {
-		var sids []string
-		collect := func(_, sid string) (bool, error) {
-			sids = append(sids, sid)
-			return true, nil
-		}
-		if len(f.AccountSids) == 0 {
-			if err := scanKeys(ctx, txn, callPrefix, false, collect); err != nil {
-				return err
-			}
-		}
-		for i, acct := range f.AccountSids {
-			if acct == "" || slices.Contains(f.AccountSids[:i], acct) {
-				continue
-			}
-			if err := scanKeys(ctx, txn, callAccountPrefix(acct), false, collect); err != nil {
-				return err
-			}
-		}
-		for i, sid := range sids {
-			if i%256 == 255 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			var c store.Call
-			if err := getJSON(txn, callKey(sid), &c); err != nil {
-				return fmt.Errorf("call %s: %w", sid, err)
-			}
-			if keep(&c) {
-				matched = append(matched, c)
-			}
-		}
-		return nil
+		var err error
+		matched, err = listByAccount(ctx, txn, accountIndex{kind: "call", allPrefix: callPrefix, accountPrefix: callAccountPrefix, key: callKey}, f.AccountSids, keep)
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("badgerstore: list calls: %w", err)

@@ -105,39 +105,9 @@ func (s *Store) ListConferences(ctx context.Context, f store.ConferenceFilter, p
 	keep := newConferenceFilter(f)
 	var matched []store.Conference
 	err := s.db.View(func(txn *badger.Txn) error {
-		var sids []string
-		collect := func(_, sid string) (bool, error) {
-			sids = append(sids, sid)
-			return true, nil
-		}
-		if len(f.AccountSids) == 0 {
-			if err := scanKeys(ctx, txn, conferencePrefix, false, collect); err != nil {
-				return err
-			}
-		}
-		for i, acct := range f.AccountSids {
-			if acct == "" || slices.Contains(f.AccountSids[:i], acct) {
-				continue
-			}
-			if err := scanKeys(ctx, txn, conferenceAccountPrefix(acct), false, collect); err != nil {
-				return err
-			}
-		}
-		for i, sid := range sids {
-			if i%256 == 255 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			var c store.Conference
-			if err := getJSON(txn, conferenceKey(sid), &c); err != nil {
-				return fmt.Errorf("conference %s: %w", sid, err)
-			}
-			if keep(&c) {
-				matched = append(matched, c)
-			}
-		}
-		return nil
+		var err error
+		matched, err = listByAccount(ctx, txn, accountIndex{kind: "conference", allPrefix: conferencePrefix, accountPrefix: conferenceAccountPrefix, key: conferenceKey}, f.AccountSids, keep)
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("badgerstore: list conferences: %w", err)

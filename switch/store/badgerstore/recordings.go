@@ -121,39 +121,9 @@ func (s *Store) ListRecordings(ctx context.Context, f store.RecordingFilter, srt
 	keep := newRecordingFilter(f)
 	var matched []store.Recording
 	err = s.db.View(func(txn *badger.Txn) error {
-		var sids []string
-		collect := func(_, sid string) (bool, error) {
-			sids = append(sids, sid)
-			return true, nil
-		}
-		if len(f.AccountSids) == 0 {
-			if err := scanKeys(ctx, txn, recordingPrefix, false, collect); err != nil {
-				return err
-			}
-		}
-		for i, acct := range f.AccountSids {
-			if acct == "" || slices.Contains(f.AccountSids[:i], acct) {
-				continue
-			}
-			if err := scanKeys(ctx, txn, recordingAccountPrefix(acct), false, collect); err != nil {
-				return err
-			}
-		}
-		for i, sid := range sids {
-			if i%256 == 255 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			var r store.Recording
-			if err := getJSON(txn, recordingKey(sid), &r); err != nil {
-				return fmt.Errorf("recording %s: %w", sid, err)
-			}
-			if keep(&r) {
-				matched = append(matched, r)
-			}
-		}
-		return nil
+		var err error
+		matched, err = listByAccount(ctx, txn, accountIndex{kind: "recording", allPrefix: recordingPrefix, accountPrefix: recordingAccountPrefix, key: recordingKey}, f.AccountSids, keep)
+		return err
 	})
 	if err != nil {
 		return nil, 0, fmt.Errorf("badgerstore: list recordings: %w", err)
