@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -175,27 +174,10 @@ func TestRCMLFetchFailures(t *testing.T) {
 		t.Errorf("fallback request %s %v; primary %v", fallback.Method, fallback.Params, primary.Params)
 	}
 
-	code, body := sw.do("GET", "/Notifications.json", nil)
-	if code != 200 {
-		t.Fatalf("Notifications: %d %s", code, body)
-	}
-	var list struct {
-		Notifications []struct {
-			ErrorCode any    `json:"error_code"`
-			CallSid   string `json:"call_sid"`
-			Message   string `json:"message_text"`
-		} `json:"notifications"`
-	}
-	if err := json.Unmarshal(body, &list); err != nil {
-		t.Fatalf("Notifications JSON: %v: %s", err, body)
-	}
-	codes := map[string]bool{}
-	for _, n := range list.Notifications {
-		codes[fmt.Sprint(n.ErrorCode)] = true
-	}
+	codes := notificationCodes(t, sw, "")
 	for _, want := range []string{"21402", "12100", "11206"} {
-		if !codes[want] {
-			t.Errorf("no notification %s recorded; have %v (%s)", want, codes, body)
+		if _, ok := codes[want]; !ok {
+			t.Errorf("no notification %s recorded; have %v", want, codes)
 		}
 	}
 }

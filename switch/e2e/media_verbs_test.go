@@ -17,7 +17,8 @@ import (
 	"github.com/patchbay/patchbay/switch/sipua/sipuatest"
 )
 
-// notificationCodes lists the error codes recorded for a call.
+// notificationCodes maps the error codes recorded for a call (for every
+// call when callSid is empty) to a message of each.
 func notificationCodes(t *testing.T, sw *testSwitch, callSid string) map[string]string {
 	t.Helper()
 	code, body := sw.do("GET", "/Notifications.json?PageSize=200", nil)
@@ -36,7 +37,7 @@ func notificationCodes(t *testing.T, sw *testSwitch, callSid string) map[string]
 	}
 	codes := map[string]string{}
 	for _, n := range list.Notifications {
-		if n.CallSid == callSid {
+		if callSid == "" || n.CallSid == callSid {
 			codes[fmt.Sprint(n.ErrorCode)] = n.Message
 		}
 	}
