@@ -15,18 +15,11 @@ import (
 // call's account URL) may read them; a call of any other account answers
 // 404 like an unknown one, so call sids of other tenants cannot be probed.
 func (s *Server) listCallDecisions(c *fiber.Ctx, acct store.Account) error {
-	callSid, err := callSidParam(c)
+	callSid, err := s.ownCallSid(c, acct)
 	if err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	call, err := s.store.Call(ctx, callSid)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && call.AccountSid != acct.Sid) {
-		return notFound("call")
-	}
-	if err != nil {
-		return fmt.Errorf("load call %s: %w", callSid, err)
-	}
 	all, err := s.store.Decisions(ctx, callSid)
 	if err != nil {
 		return fmt.Errorf("list decisions of %s: %w", callSid, err)
@@ -107,4 +100,22 @@ type decisionListEnvelope struct {
 	List    struct {
 		Decisions []decisionXML `xml:"Decision"`
 	} `xml:"Decisions"`
+}
+
+// ownCallSid is the call sid of the path, if that call is the URL account's
+// own. Any other call answers 404 like an unknown one, so that call sids of
+// other tenants cannot be probed through a call's sub-resources.
+func (s *Server) ownCallSid(c *fiber.Ctx, acct store.Account) (string, error) {
+	callSid, err := callSidParam(c)
+	if err != nil {
+		return "", err
+	}
+	call, err := s.store.Call(c.UserContext(), callSid)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && call.AccountSid != acct.Sid) {
+		return "", notFound("call")
+	}
+	if err != nil {
+		return "", fmt.Errorf("load call %s: %w", callSid, err)
+	}
+	return callSid, nil
 }

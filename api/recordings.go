@@ -113,18 +113,11 @@ func (s *Server) listRecordings(c *fiber.Ctx, acct store.Account) error {
 // must be the URL account's own; any other answers 404 like an unknown one,
 // as the call's Decisions do.
 func (s *Server) listCallRecordings(c *fiber.Ctx, acct store.Account) error {
-	callSid, err := callSidParam(c)
+	callSid, err := s.ownCallSid(c, acct)
 	if err != nil {
 		return err
 	}
 	ctx := c.UserContext()
-	call, err := s.store.Call(ctx, callSid)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && call.AccountSid != acct.Sid) {
-		return notFound("call")
-	}
-	if err != nil {
-		return fmt.Errorf("load call %s: %w", callSid, err)
-	}
 	// A validated call sid holds no LIKE wildcard, so this is an exact match.
 	f := store.RecordingFilter{AccountSids: []string{acct.Sid}, CallSid: callSid}
 	all, _, err := s.store.ListRecordings(ctx, f, store.RecordingSort{Field: "DateCreated"}, store.Page{Limit: math.MaxInt})
