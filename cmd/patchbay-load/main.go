@@ -9,6 +9,16 @@
 //     the time until the app server receives the new RCML request is taken;
 //     then each is hung up (POST Status=completed) and the time until its
 //     peer receives the BYE is taken. Reported: p50, p99, max.
+//  3. Bridged media (-bridged N): packet loss through the switch's relay.
+//  4. Played audio pacing (-plays N): N Go peers listen to an endless
+//     <Play>; reported: how far each packet's arrival gap strays from
+//     20 ms (p50, p99, max), loss, CPU and heap.
+//  5. Concurrent recordings (-recordings N): N Go peers send a tone into
+//     <Record>, after a baseline of the same calls into a short <Play>
+//     then <Pause> (the switch drops the audio); reported:
+//     CPU per recorded call-second, heap, and the recordings checked.
+//
+// Only the call-rate phase needs sipp; -skip-cps runs without it.
 //
 // Run it from the repository root (it reads the sipp scenario from
 // switch/e2e/testdata): go run ./cmd/patchbay-load -rate 300 -duration 10s -live 200
@@ -41,31 +51,49 @@ import (
 	"github.com/patchbay/patchbay/switch/sipua/sipuatest"
 )
 
+// options are the command's flags.
+type options struct {
+	rate       int
+	duration   time.Duration
+	live       int
+	scenario   string
+	skipCPS    bool
+	bridged    int
+	talk       time.Duration
+	plays      int
+	recordings int
+	playFor    time.Duration
+}
+
 func main() {
-	rate := flag.Int("rate", 300, "calls per second placed by sipp")
-	duration := flag.Duration("duration", 10*time.Second, "how long sipp places calls")
-	live := flag.Int("live", 200, "live calls held during the LCM latency phase")
-	scenario := flag.String("scenario", "switch/e2e/testdata/uac_load.xml", "sipp UAC scenario that waits for the switch's BYE")
-	skipCPS := flag.Bool("skip-cps", false, "skip the call-rate phase")
-	bridged := flag.Int("bridged", 0, "bridged calls (caller ↔ switch ↔ callee, audio both ways) in the media phase; 0 skips it")
-	talk := flag.Duration("talk", 10*time.Second, "how long each bridged party sends audio")
+	var o options
+	flag.IntVar(&o.rate, "rate", 300, "calls per second placed by sipp")
+	flag.DurationVar(&o.duration, "duration", 10*time.Second, "how long sipp places calls")
+	flag.IntVar(&o.live, "live", 200, "live calls held during the LCM latency phase")
+	flag.StringVar(&o.scenario, "scenario", "switch/e2e/testdata/uac_load.xml", "sipp UAC scenario that waits for the switch's BYE")
+	flag.BoolVar(&o.skipCPS, "skip-cps", false, "skip the call-rate phase (the only one that needs sipp)")
+	flag.IntVar(&o.bridged, "bridged", 0, "bridged calls (caller ↔ switch ↔ callee, audio both ways) in the media phase; 0 skips it")
+	flag.DurationVar(&o.talk, "talk", 10*time.Second, "how long each bridged party sends audio")
+	flag.IntVar(&o.plays, "plays", 0, "calls listening to an endless <Play> in the pacing phase; 0 skips it")
+	flag.IntVar(&o.recordings, "recordings", 0, "calls sending a tone into <Record> in the recording phase; 0 skips it")
+	flag.DurationVar(&o.playFor, "play-for", 20*time.Second, "how long the pacing and recording phases measure")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	if err := run(log, *rate, *duration, *live, *scenario, *skipCPS, *bridged, *talk); err != nil {
+	if err := run(log, o); err != nil {
 		fmt.Fprintln(os.Stderr, "patchbay-load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger, rate int, duration time.Duration, live int, scenario string, skipCPS bool, bridged int, talk time.Duration) error {
+func run(log *slog.Logger, o options) error {
 	dir, err := os.MkdirTemp("", "patchbay-load-")
 	if err != nil {
-		return err
+		return fmt.Errorf("temporary directory: %w", err)
 	}
 	defer os.RemoveAll(dir)
 	app, err := newApp()
 	if err != nil {
-		return err
+		return fmt.Errorf("RCML app server: %w", err)
 	}
 	defer app.srv.Close()
 
@@ -76,7 +104,7 @@ func run(log *slog.Logger, rate int, duration time.Duration, live int, scenario 
 	cfg.RTPPortMin, cfg.RTPPortMax = 20000, 29999
 	srv, err := server.Start(context.Background(), cfg, log)
 	if err != nil {
-		return err
+		return fmt.Errorf("starting the switch: %w", err)
 	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -85,25 +113,39 @@ func run(log *slog.Logger, rate int, duration time.Duration, live int, scenario 
 	}()
 	acct := srv.Account()
 	api := &client{base: "http://" + srv.HTTPAddr() + "/restcomm/2012-04-24/Accounts/" + acct.Sid, user: acct.Sid, pass: acct.AuthToken}
-	for number, path := range map[string]string{"1000": "/play1s", "2000": "/hold"} {
+	numbers := map[string]string{"1000": "/play1s", "2000": "/hold", "2100": "/loop5s", "4000": "/record", "4100": "/listen"}
+	for number, path := range numbers {
 		if code, body := api.post("/IncomingPhoneNumbers.json", url.Values{"PhoneNumber": {number}, "VoiceUrl": {app.url + path}}); code != 200 {
 			return fmt.Errorf("provisioning %s: %d %s", number, code, body)
 		}
 	}
 	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s/%s, %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
-	if !skipCPS {
-		if err := callRate(dir, cfg.SIPAddr, scenario, rate, duration); err != nil {
+	if !o.skipCPS {
+		if err := callRate(dir, cfg.SIPAddr, o.scenario, o.rate, o.duration); err != nil {
 			return err
 		}
 		waitIdle(srv, 30*time.Second)
 	}
-	if live > 0 {
-		if err := lcmLatency(api, app, srv, cfg.SIPAddr, live); err != nil {
+	if o.live > 0 {
+		if err := lcmLatency(api, app, srv, cfg.SIPAddr, o.live); err != nil {
 			return err
 		}
 	}
-	if bridged > 0 {
-		return bridgedMedia(api, app, srv, cfg.SIPAddr, bridged, talk)
+	if o.bridged > 0 {
+		if err := bridgedMedia(api, app, srv, cfg.SIPAddr, o.bridged, o.talk); err != nil {
+			return err
+		}
+	}
+	if o.plays > 0 {
+		if err := playPacing(srv, cfg.SIPAddr, o.plays, o.playFor); err != nil {
+			return err
+		}
+	}
+	if o.recordings > 0 {
+		// The switch's default recordings directory (cfg.RecordingsDir unset).
+		if err := concurrentRecordings(api, srv, cfg.SIPAddr, filepath.Join(cfg.DataDir, "recordings"), o.recordings, o.playFor); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -339,6 +381,30 @@ func summary(d []time.Duration) string {
 
 type client struct{ base, user, pass string }
 
+// get fetches path under the account, or a full URL (a recording's
+// file_uri), with the account's credentials.
+func (c *client) get(pathOrURL string) (int, []byte, error) {
+	u := pathOrURL
+	if !strings.HasPrefix(u, "http") {
+		u = c.base + pathOrURL
+	}
+	req, err := http.NewRequest("GET", u, nil)
+	if err != nil {
+		return 0, nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	req.SetBasicAuth(c.user, c.pass)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, fmt.Errorf("GET %s: %w", u, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return res.StatusCode, nil, fmt.Errorf("GET %s: reading the body: %w", u, err)
+	}
+	return res.StatusCode, b, nil
+}
+
 func (c *client) post(path string, form url.Values) (int, string) {
 	req, _ := http.NewRequest("POST", c.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -370,6 +436,7 @@ func newApp() (*app, error) {
 	}
 	a := &app{url: "http://" + ln.Addr().String(), waiters: map[string]chan time.Time{}}
 	wav1s, wavLong := media.ToneWAV(time.Second, 440, 6000), media.ToneWAV(30*time.Second, 440, 6000)
+	wavShort, wav5s := media.ToneWAV(100*time.Millisecond, 440, 6000), media.ToneWAV(5*time.Second, 440, 6000)
 	mux := http.NewServeMux()
 	rcml := func(doc string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -379,6 +446,16 @@ func newApp() (*app, error) {
 	}
 	mux.HandleFunc("/play1s", rcml(`<Response><Play>`+a.url+`/1s.wav</Play><Hangup/></Response>`))
 	mux.HandleFunc("/hold", rcml(`<Response><Play loop="0">`+a.url+`/long.wav</Play></Response>`))
+	// The pacing phase: a short clip, so every call crosses the loop point
+	// (the clip rewinding inside one Play) several times in the window.
+	mux.HandleFunc("/loop5s", rcml(`<Response><Play loop="0">`+a.url+`/5s.wav</Play></Response>`))
+	// timeout is seconds of silence before <Record> stops; the peers send
+	// a tone all along, and the tool hangs up before either limit.
+	mux.HandleFunc("/record", rcml(`<Response><Record maxLength="3600" timeout="3600" playBeep="false"/></Response>`))
+	// The baseline of the recording phase: the switch receives the same
+	// audio and drops it. <Pause> alone would not answer the call; the
+	// short <Play> before it does.
+	mux.HandleFunc("/listen", rcml(`<Response><Play>`+a.url+`/short.wav</Play><Pause length="3600"/></Response>`))
 	mux.HandleFunc("/bridge", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/xml")
 		io.WriteString(w, `<Response><Dial><Sip>`+a.bridgeTo+`</Sip></Dial></Response>`)
@@ -404,6 +481,8 @@ func newApp() (*app, error) {
 	}
 	mux.HandleFunc("/1s.wav", wav(wav1s))
 	mux.HandleFunc("/long.wav", wav(wavLong))
+	mux.HandleFunc("/short.wav", wav(wavShort))
+	mux.HandleFunc("/5s.wav", wav(wav5s))
 	a.srv = &http.Server{Handler: mux}
 	go a.srv.Serve(ln)
 	return a, nil

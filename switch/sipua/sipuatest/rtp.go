@@ -65,6 +65,7 @@ type rtpSession struct {
 	lastSeq  map[uint32]uint16
 	events   map[uint64]bool // ssrc<<32|timestamp of RFC 4733 events already counted
 	recvPT   int             // telephone-event payload type expected from the remote
+	arrivals arrivalTracker  // pacing of the G.711 audio received
 	remote   *net.UDPAddr
 	codec    Codec
 	sendPT   int // telephone-event payload type to send
@@ -148,6 +149,9 @@ func (s *rtpSession) record(p *rtp.Packet, at time.Time) {
 	} else if d := p.SequenceNumber - last; d != 0 && d < 0x8000 {
 		st.SeqGaps += int(d) - 1
 		s.lastSeq[p.SSRC] = p.SequenceNumber
+	}
+	if p.PayloadType == uint8(PCMU) || p.PayloadType == uint8(PCMA) {
+		s.arrivals.add(p.SSRC, p.SequenceNumber, p.Timestamp, at)
 	}
 	if s.det != nil {
 		switch p.PayloadType {
