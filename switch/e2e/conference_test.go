@@ -110,13 +110,7 @@ func TestConferenceFromACallToBob(t *testing.T) {
 
 	c := dial(t, sw, caller, "960")
 	sid := c.Header("X-RestComm-CallSid")
-	bobIn, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
-	if err != nil {
-		t.Fatalf("the registered client was not rung: %v", err)
-	}
-	if err := bobIn.WaitAck(ctxT(t, 5*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	bobIn := answered(t, bob)
 	hears(t, c, bobIn, "caller → bob")
 
 	// Into the conference: Bob's leg is hung up, the caller waits in the room.
@@ -188,13 +182,7 @@ func TestHoldAndUnholdThroughConference(t *testing.T) {
 	caller := sipuatest.NewPeer(t, sipuatest.WithUser("alice"))
 	c := dial(t, sw, caller, "961")
 	sid := c.Header("X-RestComm-CallSid")
-	bobIn, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bobIn.WaitAck(ctxT(t, 5*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	bobIn := answered(t, bob)
 	hears(t, c, bobIn, "before hold")
 
 	// Hold: both legs move to the holding conference.
@@ -320,19 +308,25 @@ func TestParticipantsAPIMute(t *testing.T) {
 	aSid := a.Header("X-RestComm-CallSid")
 	// The Calls representation does not carry the conference (upstream's
 	// shape): find the room through the Conferences list.
-	code, body := sw.do("GET", "/Conferences.json?FriendlyName=papi", nil)
-	if code != 200 {
-		t.Fatalf("conferences: %d %s", code, body)
-	}
-	confs, _ := decode(t, body)["conferences"].([]any)
+	// A caller's 200 can come before its leg is in the room (the answer and
+	// the join are separate steps of its actor): wait for the room, then
+	// for both callers in it.
+	var code int
+	var body []byte
+	var confs []any
+	waitFor(t, 5*time.Second, "the room papi", func() bool {
+		code, body = sw.do("GET", "/Conferences.json?FriendlyName=papi", nil)
+		confs, _ = decode(t, body)["conferences"].([]any)
+		return code == 200 && len(confs) == 1
+	})
 	if len(confs) != 1 {
-		t.Fatalf("conferences named papi: %s", body)
+		t.Fatalf("conferences named papi: %d %s", code, body)
 	}
 	cf := confs[0].(map[string]any)["sid"].(string)
-	code, body = sw.do("GET", "/Conferences/"+cf+"/Participants.json", nil)
-	if code != 200 || decode(t, body)["total"].(float64) != 2 {
-		t.Fatalf("participants: %d %s", code, body)
-	}
+	waitFor(t, 5*time.Second, "both callers in the room", func() bool {
+		code, body = sw.do("GET", "/Conferences/"+cf+"/Participants.json", nil)
+		return code == 200 && decode(t, body)["total"].(float64) == 2
+	})
 	code, body = sw.do("POST", "/Conferences/"+cf+"/Participants/"+aSid+".json", url.Values{"Mute": {"true"}})
 	if code != 200 || decode(t, body)["muted"] != true {
 		t.Fatalf("mute: %d %s", code, body)
