@@ -70,13 +70,7 @@ func TestClientCallsClientWithDigest(t *testing.T) {
 	if err := dlg.Ack(ctx); err != nil {
 		t.Fatal(err)
 	}
-	in, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
-	if err != nil {
-		t.Fatalf("the callee client was not rung: %v", err)
-	}
-	if err := in.WaitAck(ctxT(t, 5*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	in := answered(t, bob)
 	parent := dlg.InviteResponse.GetHeader("X-RestComm-CallSid")
 	if parent == nil {
 		t.Fatal("no X-RestComm-CallSid on the 200")

@@ -71,13 +71,7 @@ func TestDialBridgeAndTransferByRedirect(t *testing.T) {
 	if err := bobIn.WaitBye(ctxT(t, 5*time.Second)); err != nil {
 		t.Fatalf("Bob got no BYE on transfer: %v", err)
 	}
-	aliceIn, err := alice.WaitIncoming(ctxT(t, 5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := aliceIn.WaitAck(ctxT(t, 5*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	aliceIn := answered(t, alice)
 	time.Sleep(100 * time.Millisecond)
 	hears(t, c, aliceIn, "caller → Alice")
 	hears(t, aliceIn, c, "Alice → caller")
@@ -232,13 +226,7 @@ func TestReInviteHoldAndResumeOnABridge(t *testing.T) {
 	sw.provision("904", app.URL("/app"), nil)
 	caller := sipuatest.NewPeer(t)
 	c := dial(t, sw, caller, "904")
-	in, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.WaitAck(ctxT(t, 5*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	in := answered(t, bob)
 	hears(t, in, c, "before hold")
 
 	code, answer, err := c.ReInvite(ctxT(t, 5*time.Second), "sendonly")
@@ -284,13 +272,7 @@ func TestDialNounStatusCallback(t *testing.T) {
 	sw.provision("905", app.URL("/app"), nil)
 	caller := sipuatest.NewPeer(t)
 	c := dial(t, sw, caller, "905")
-	in, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.WaitAck(ctxT(t, 5*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	in := answered(t, bob)
 	if err := in.Bye(ctxT(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -360,13 +342,7 @@ func TestDialBridgePassesDTMF(t *testing.T) {
 	sw.provision("907", app.URL("/app"), nil)
 	caller := sipuatest.NewPeer(t)
 	c := dial(t, sw, caller, "907")
-	in, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.WaitAck(ctxT(t, 5*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	in := answered(t, bob)
 	time.Sleep(200 * time.Millisecond)
 	if err := c.SendDTMF(ctxT(t, 5*time.Second), "12#"); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/patchbay/patchbay/switch/media"
 	"github.com/patchbay/patchbay/switch/server"
+	"github.com/patchbay/patchbay/switch/sipua/sipuatest"
 )
 
 const (
@@ -386,3 +387,17 @@ func (a *appServer) requests() []appRequest {
 
 // toneWAV makes an 8 kHz mono PCM16 WAV of a sine tone.
 func toneWAV(d time.Duration, hz float64) []byte { return media.ToneWAV(d, hz, 8000) }
+
+// answered waits for the switch to ring peer, which answers by its own
+// Answer policy, and for the switch's ACK: the leg is then up.
+func answered(t *testing.T, peer *sipuatest.Peer) *sipuatest.Call {
+	t.Helper()
+	in, err := peer.WaitIncoming(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatalf("the switch did not ring %s: %v", peer.Addr(), err)
+	}
+	if err := in.WaitAck(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatalf("no ACK for the answer of %s: %v", peer.Addr(), err)
+	}
+	return in
+}

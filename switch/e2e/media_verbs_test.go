@@ -350,13 +350,7 @@ func TestDialRecordsBothParties(t *testing.T) {
 	sw.provision("406", app.URL("/app"), nil)
 	caller := sipuatest.NewPeer(t)
 	c := dial(t, sw, caller, "406")
-	in, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := in.WaitAck(ctxT(t, 5*time.Second)); err != nil {
-		t.Fatal(err)
-	}
+	in := answered(t, bob)
 	time.Sleep(200 * time.Millisecond)
 	talk(t, map[float64]*sipuatest.Call{700: c, 1300: in})
 	if err := in.Bye(ctxT(t, 5*time.Second)); err != nil {
