@@ -145,10 +145,13 @@ func (c *Call) deliverDigit(d byte) {
 }
 
 // drainDigits forgets keys pressed before the verb that reads them began.
-func (c *Call) drainDigits() {
+func (c *Call) drainDigits() { drain(c.digits) }
+
+// drain drops the keys waiting in keys.
+func drain(keys <-chan byte) {
 	for {
 		select {
-		case <-c.digits:
+		case <-keys:
 		default:
 			return
 		}
@@ -335,10 +338,23 @@ func (c *Call) startStep(f func(ctx context.Context) stepDone) {
 	c.steps.Add(1)
 	go func() {
 		defer c.steps.Done()
-		r := f(ctx)
+		r := runStep(ctx, c.log, f)
 		r.gen = gen
 		c.post(r)
 	}()
+}
+
+// runStep runs f and turns a panic into the step's error: a step runs off
+// the actor's goroutine, where the actor's own recover cannot reach, and a
+// bug in one verb (or a malformed plan) must end that verb, not the switch.
+func runStep(ctx context.Context, log *slog.Logger, f func(ctx context.Context) stepDone) (r stepDone) {
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("call step panicked; skipping the verb", "panic", p, "stack", string(debug.Stack()))
+			r = stepDone{err: fmt.Errorf("internal error in a call step: %v", p)}
+		}
+	}()
+	return f(ctx)
 }
 
 // cancelStep stops the running step at once; its late result is ignored.

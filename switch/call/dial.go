@@ -73,7 +73,7 @@ func (c *Call) dial(v *rcml.Dial) {
 		c.afterDial()
 		return
 	}
-	d.timer = time.AfterFunc(time.Duration(v.Timeout)*time.Second, func() { c.post(dialTimeout{d}) })
+	d.timer = time.AfterFunc(seconds(v.Timeout), func() { c.post(dialTimeout{d}) })
 }
 
 func (c *Call) onDialMessage(m any) {
@@ -103,7 +103,7 @@ func (c *Call) onDialMessage(m any) {
 			c.recordDial(d, m.media)
 		}
 		if d.verb.TimeLimit > 0 {
-			d.limit = time.AfterFunc(time.Duration(d.verb.TimeLimit)*time.Second, func() { c.post(dialTimeLimit{d}) })
+			d.limit = time.AfterFunc(seconds(d.verb.TimeLimit), func() { c.post(dialTimeLimit{d}) })
 		}
 		c.log.Info("dial bridged", "branch", m.child.Sid())
 	case branchEnded:

@@ -2,7 +2,9 @@ package call
 
 import (
 	"context"
+	"fmt"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -28,8 +30,18 @@ func (c *Call) gather(g *rcml.Gather) {
 	c.drainDigits()
 	p := c.newPrompter()
 	keys := c.digits
+	log := c.log
 	c.startStep(func(ctx context.Context) stepDone {
 		digits := collectDigits(ctx, g, keys, func(ctx context.Context) {
+			// The prompts run on their own goroutine, out of runStep's
+			// reach: a failing prompt ends the prompts, and the keys are
+			// still collected.
+			defer func() {
+				if r := recover(); r != nil {
+					log.Error("<Gather> prompt panicked; prompts stopped", "panic", r, "stack", string(debug.Stack()))
+					p.warning(codeInternal, 0, fmt.Sprintf("<Gather> prompts stopped by an internal error: %v", r))
+				}
+			}()
 			for _, v := range g.Prompts {
 				if ctx.Err() != nil {
 					return
@@ -56,7 +68,7 @@ func collectDigits(ctx context.Context, g *rcml.Gather, keys <-chan byte, prompt
 		<-promptsDone // the prompts' goroutine never outlives the step
 	}()
 
-	timeout := time.Duration(g.Timeout) * time.Second
+	timeout := seconds(g.Timeout)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()

@@ -53,7 +53,7 @@ func (p *prompter) run(ctx context.Context, v rcml.Verb) {
 	case rcml.KindSay:
 		p.say(ctx, v.Say)
 	case rcml.KindPause:
-		sleep(ctx, time.Duration(v.Pause.Length)*time.Second)
+		sleep(ctx, seconds(v.Pause.Length))
 	}
 }
 

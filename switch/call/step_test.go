@@ -1,0 +1,50 @@
+package call
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/patchbay/patchbay/plugins/rcml"
+)
+
+// A verb whose code panics (a bug, or a plan whose kind and payload
+// disagree) is reported as that step's error and logged with its stack;
+// the process goes on.
+func TestRunStepTurnsAPanicIntoTheStepsError(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	r := runStep(context.Background(), log, func(context.Context) stepDone {
+		var play *rcml.Play // a "Play" verb without its payload
+		_ = play.URL
+		return stepDone{}
+	})
+	if r.err == nil || !strings.Contains(r.err.Error(), "internal error in a call step") {
+		t.Fatalf("step result %+v, want the panic as its error", r)
+	}
+	if !strings.Contains(logs.String(), "call step panicked") || !strings.Contains(logs.String(), "runtime error") {
+		t.Errorf("panic not logged: %s", logs.String())
+	}
+	want := errors.New("fetch failed")
+	if r := runStep(context.Background(), log, func(context.Context) stepDone { return stepDone{err: want} }); r.err != want {
+		t.Errorf("a step that does not panic: err %v, want its own %v", r.err, want)
+	}
+}
+
+func TestSecondsNeverOverflows(t *testing.T) {
+	for _, n := range []int{0, 5, 3600} {
+		if got := seconds(n); got != time.Duration(n)*time.Second {
+			t.Errorf("seconds(%d) = %v", n, got)
+		}
+	}
+	for _, n := range []int{9_300_000_000, math.MaxInt} {
+		if got := seconds(n); got < 100*365*24*time.Hour {
+			t.Errorf("seconds(%d) = %v, want a wait that never ends, not an overflow", n, got)
+		}
+	}
+}
