@@ -35,8 +35,11 @@ type Media interface {
 	SetDigitHandler(f func(digit byte))
 	// Record writes what this leg's peer says (mixed with what with's peer
 	// says, when with is not nil) into a new WAV file at path until the
-	// Recording stops. With silence > 0, onSilence is called once after
-	// that long without speech.
+	// Recording stops. With silence > 0, onSilence is called after that
+	// long without speech; it is also called if writing the file fails
+	// (Stop then reports the error), so a waiting verb does not wait for a
+	// silence that a stopped recorder can no longer notice. It may be
+	// called more than once.
 	Record(path string, with Media, silence time.Duration, onSilence func()) (Recording, error)
 	// Close releases the port; the Media must not be used afterwards.
 	Close() error

@@ -25,6 +25,9 @@ type recordResult struct {
 	duration time.Duration
 	digits   string // the key that ended it, or "hangup"
 	done     bool
+	// failed: the recording could not be started, so there is nothing to
+	// give the action (which would read as a silent caller).
+	failed bool
 }
 
 // record runs <Record>: a beep, then what the caller says into a WAV file,
@@ -75,17 +78,21 @@ func (r recorder) run(ctx context.Context, res *recordResult, keys <-chan byte) 
 		res.digits = "hangup"
 		return nil
 	}
+	// A key pressed during the beep belongs to no recording yet; with the
+	// default finishOnKey (any key) it would end this one at once.
+	drain(keys)
 	rs := sid.New(sid.Recording)
 	path := filepath.Join(r.dir, rs+".wav")
 	silent := make(chan struct{})
 	var once sync.Once
-	recording, err := r.media.Record(path, nil, time.Duration(v.Timeout)*time.Second, func() {
+	recording, err := r.media.Record(path, nil, seconds(v.Timeout), func() {
 		once.Do(func() { close(silent) })
 	})
 	if err != nil {
+		res.failed = true
 		return fmt.Errorf("<Record>: %w", err)
 	}
-	maxLen := time.NewTimer(time.Duration(v.MaxLength) * time.Second)
+	maxLen := time.NewTimer(seconds(v.MaxLength))
 	defer maxLen.Stop()
 wait:
 	for {
@@ -104,11 +111,16 @@ wait:
 			}
 		}
 	}
-	dur, err := recording.Stop()
-	if err != nil {
-		return fmt.Errorf("<Record>: writing %s: %w", rs, err)
+	// A write failure stops the recording early: what was written is still
+	// a readable WAV, so it is kept and listed, and the failure reported.
+	dur, stopErr := recording.Stop()
+	if err := r.keep(rs, path, dur, res); err != nil {
+		return err
 	}
-	return r.keep(rs, path, dur, res)
+	if stopErr != nil {
+		return fmt.Errorf("<Record>: writing %s, kept %.1f s of it: %w", rs, dur.Seconds(), stopErr)
+	}
+	return nil
 }
 
 // keep lists a recording that has sound and removes an empty one (upstream
@@ -126,6 +138,8 @@ func (r recorder) keep(rs, path string, dur time.Duration, res *recordResult) er
 		DateCreated: now, DateUpdated: now, APIVersion: apiVersion,
 	})
 	if err != nil {
+		// A file no row lists could never be downloaded nor deleted.
+		_ = os.Remove(path)
 		return fmt.Errorf("<Record>: listing recording %s: %w", rs, err)
 	}
 	res.sid, res.duration = rs, dur
@@ -136,7 +150,7 @@ func (r recorder) keep(rs, path string, dur time.Duration, res *recordResult) er
 // the document; without an action the document goes on.
 func (c *Call) afterRecord(r *recordResult) {
 	c.recording = nil
-	if r.verb.Action == "" {
+	if r.verb.Action == "" || r.failed {
 		c.next()
 		return
 	}

@@ -56,6 +56,11 @@ func (m *legMedia) Record(path string, with call.Media, silence time.Duration, o
 	if silence > 0 && onSilence != nil {
 		opts = append(opts, media.WithSilenceTimeout(silence, onSilence))
 	}
+	if onSilence != nil {
+		// A write failure (disk full) stops the recorder: the verb must not
+		// wait for a silence timeout that will never come.
+		opts = append(opts, media.WithRecorderFailure(func(error) { onSilence() }))
+	}
 	opts = append(opts, media.WithRecorderLogger(m.log))
 	rec, err := media.NewRecorder(f, opts...)
 	if err != nil {
