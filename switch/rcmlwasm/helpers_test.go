@@ -61,25 +61,17 @@ func hostileGuest(tb testing.TB) []byte {
 	return testEnv.guests.Go(tb, "./testdata/hostileguest")
 }
 
-// typicalDoc is a realistic ~1 KiB IVR document (the one plugins/rcml
-// benchmarks natively): a greeting, a menu, a transfer with headers and a
-// fallback to voicemail.
-const typicalDoc = `<?xml version="1.0" encoding="UTF-8"?>
-<Response>
-  <Say voice="woman" language="en-gb">Thank you for calling Example Corporation.</Say>
-  <Pause length="1"/>
-  <Gather action="/ivr/menu" method="POST" numDigits="1" timeout="8" finishOnKey="#">
-    <Say voice="woman" language="en-gb">For sales, press 1. For support, press 2.</Say>
-    <Play loop="2">https://cdn.example.com/prompts/menu-music.wav</Play>
-  </Gather>
-  <Say voice="woman">We did not receive any input. Connecting you to an operator.</Say>
-  <Dial action="/ivr/dial-done" timeout="25" timeLimit="3600" callerId="+15550001111" record="true">
-    <Client statusCallback="/ivr/status" statusCallbackEvent="initiated,ringing,answered,completed">operator?X-Queue=sales&X-Priority=high</Client>
-    <Sip username="ivr" password="secret">sip:desk@pbx.example.com;transport=tcp</Sip>
-    <Number url="/ivr/whisper" method="GET">+15552223333</Number>
-  </Dial>
-  <Record action="/ivr/voicemail" maxLength="120" finishOnKey="#" playBeep="true"/>
-  <Redirect method="GET">/ivr/goodbye</Redirect>
-</Response>`
+// typicalDoc is the typical ~1 KiB IVR document every RCML benchmark and
+// differential test parses (a greeting, a menu, a transfer with headers, a
+// fallback to voicemail), kept once in plugins/rcml/testdata/typical.xml.
+var typicalDoc = mustReadTypical()
+
+func mustReadTypical() string {
+	b, err := os.ReadFile("../../plugins/rcml/testdata/typical.xml")
+	if err != nil {
+		panic("the typical RCML document: " + err.Error())
+	}
+	return string(b)
+}
 
 const docURL = "http://app.example.com/ivr/start.xml"
