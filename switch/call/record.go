@@ -82,10 +82,9 @@ func (r recorder) run(ctx context.Context, res *recordResult, keys <-chan byte) 
 	// default finishOnKey (any key) it would end this one at once.
 	drain(keys)
 	rs := sid.New(sid.Recording)
-	path := filepath.Join(r.dir, rs+".wav")
 	silent := make(chan struct{})
 	var once sync.Once
-	recording, err := r.media.Record(path, nil, seconds(v.Timeout), func() {
+	recording, err := r.media.Record(r.path(rs), nil, seconds(v.Timeout), func() {
 		once.Do(func() { close(silent) })
 	})
 	if err != nil {
@@ -111,21 +110,33 @@ wait:
 			}
 		}
 	}
-	// A write failure stops the recording early: what was written is still
-	// a readable WAV, so it is kept and listed, and the failure reported.
+	if err := r.finish(rs, recording, res); err != nil {
+		return fmt.Errorf("<Record>: %w", err)
+	}
+	return nil
+}
+
+// path is where recording rs is written.
+func (r recorder) path(rs string) string { return filepath.Join(r.dir, rs+".wav") }
+
+// finish stops recording rs and keeps it. A write failure stops a
+// recording early: what was written is still a readable WAV, so it is kept
+// and listed, and the failure reported.
+func (r recorder) finish(rs string, recording Recording, res *recordResult) error {
 	dur, stopErr := recording.Stop()
-	if err := r.keep(rs, path, dur, res); err != nil {
+	if err := r.keep(rs, dur, res); err != nil {
 		return err
 	}
 	if stopErr != nil {
-		return fmt.Errorf("<Record>: writing %s, kept %.1f s of it: %w", rs, dur.Seconds(), stopErr)
+		return fmt.Errorf("writing recording %s, kept %.1f s of it: %w", rs, dur.Seconds(), stopErr)
 	}
 	return nil
 }
 
 // keep lists a recording that has sound and removes an empty one (upstream
 // adds a row only for a duration above zero).
-func (r recorder) keep(rs, path string, dur time.Duration, res *recordResult) error {
+func (r recorder) keep(rs string, dur time.Duration, res *recordResult) error {
+	path := r.path(rs)
 	if dur <= 0 {
 		_ = os.Remove(path)
 		return nil
@@ -140,7 +151,7 @@ func (r recorder) keep(rs, path string, dur time.Duration, res *recordResult) er
 	if err != nil {
 		// A file no row lists could never be downloaded nor deleted.
 		_ = os.Remove(path)
-		return fmt.Errorf("<Record>: listing recording %s: %w", rs, err)
+		return fmt.Errorf("listing recording %s: %w", rs, err)
 	}
 	res.sid, res.duration = rs, dur
 	return nil
@@ -185,7 +196,7 @@ func (c *Call) fireRecordAction() {
 // recordDial starts recording both parties of a bridged <Dial record="true">.
 func (c *Call) recordDial(d *dialState, other Media) {
 	rs := sid.New(sid.Recording)
-	rec, err := c.media.Record(filepath.Join(c.deps.RecordingsDir, rs+".wav"), other, 0, nil)
+	rec, err := c.media.Record(c.recorder().path(rs), other, 0, nil)
 	if err != nil {
 		c.notify(codeInternal, 0, fmt.Sprintf("<Dial record>: cannot record: %v", err), c.rec.URL, "")
 		return
@@ -201,11 +212,7 @@ func (c *Call) stopDialRecording(d *dialState) {
 	rec := d.recording
 	d.recording = nil
 	d.recorded = &recordResult{}
-	dur, err := rec.Stop()
-	if err == nil {
-		err = c.recorder().keep(d.recordingSid, filepath.Join(c.deps.RecordingsDir, d.recordingSid+".wav"), dur, d.recorded)
-	}
-	if err != nil {
+	if err := c.recorder().finish(d.recordingSid, rec, d.recorded); err != nil {
 		c.notify(codeInternal, 0, fmt.Sprintf("<Dial record>: %v", err), c.rec.URL, "")
 	}
 }
