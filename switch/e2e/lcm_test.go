@@ -154,10 +154,8 @@ func TestLCMCanceledLeavesAnsweredCallAlone(t *testing.T) {
 	if err := c.WaitBye(ctxT(t, 3*time.Second)); err != nil {
 		t.Fatalf("no BYE: %v", err)
 	}
-	for _, r := range app.requests() {
-		if r.Path == "/never" {
-			t.Errorf("redirect performed although Status=completed was given")
-		}
+	if len(requestsTo(app, "/never")) != 0 {
+		t.Errorf("redirect performed although Status=completed was given")
 	}
 }
 

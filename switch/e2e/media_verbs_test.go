@@ -120,10 +120,8 @@ func TestGatherDigitsStopThePromptAndReachTheAction(t *testing.T) {
 	if err := c.WaitBye(ctxT(t, 5*time.Second)); err != nil {
 		t.Fatalf("the action's <Hangup> did not reach the caller: %v", err)
 	}
-	for _, r := range app.requests() {
-		if r.Path == "/never" {
-			t.Errorf("the verb after <Gather> ran although the action replaced the document")
-		}
+	if len(requestsTo(app, "/never")) != 0 {
+		t.Errorf("the verb after <Gather> ran although the action replaced the document")
 	}
 }
 
@@ -177,10 +175,8 @@ func TestGatherWithoutInputGoesOn(t *testing.T) {
 	if err := c.WaitBye(ctxT(t, 5*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range app.requests() {
-		if r.Path == "/digits" {
-			t.Errorf("the action was requested without input: %v", r.Params)
-		}
+	if got := requestsTo(app, "/digits"); len(got) != 0 {
+		t.Errorf("the action was requested without input: %v", got)
 	}
 	sw.waitStatus(sid, "completed")
 	codes := notificationCodes(t, sw, sid)
@@ -331,10 +327,8 @@ func TestRecordCutShortByLCM(t *testing.T) {
 	if d < 1.1 || d > 2.5 {
 		t.Errorf("recording cut by LCM lasts %v s, want about 1.2", list[0]["duration"])
 	}
-	for _, r := range app.requests() {
-		if r.Path == "/recorded" {
-			t.Errorf("the <Record> action ran although LCM replaced the document")
-		}
+	if len(requestsTo(app, "/recorded")) != 0 {
+		t.Errorf("the <Record> action ran although LCM replaced the document")
 	}
 }
 

@@ -25,8 +25,9 @@ func createCall(t *testing.T, sw *testSwitch, form url.Values) string {
 	return m["sid"].(string)
 }
 
-// progress returns the call-progress callbacks received, in arrival order.
-func progress(app *appServer, path string) []url.Values {
+// requestsTo returns the parameters of the requests the app server got for
+// path (call-progress callbacks, actions, documents), in arrival order.
+func requestsTo(app *appServer, path string) []url.Values {
 	var out []url.Values
 	for _, r := range app.requests() {
 		if r.Path == path {
@@ -40,7 +41,7 @@ func waitProgress(t *testing.T, app *appServer, path string, n int) []url.Values
 	t.Helper()
 	deadline := time.Now().Add(8 * time.Second)
 	for {
-		got := progress(app, path)
+		got := requestsTo(app, path)
 		if len(got) >= n {
 			return got
 		}
@@ -133,10 +134,8 @@ func TestOutboundCallOutcomes(t *testing.T) {
 			if len(cbs) != 1 || cbs[0].Get("CallStatus") != "completed" || cbs[0].Get("SequenceNumber") != "3" {
 				t.Errorf("StatusCallbackEvent=completed gave %v", cbs)
 			}
-			for _, r := range app.requests() {
-				if r.Path == "/never" {
-					t.Errorf("RCML fetched for a call that was never answered")
-				}
+			if len(requestsTo(app, "/never")) != 0 {
+				t.Errorf("RCML fetched for a call that was never answered")
 			}
 		})
 	}

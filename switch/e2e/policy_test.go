@@ -166,10 +166,8 @@ func TestPolicyBoundToRCMLRedirect(t *testing.T) {
 	if got := c.RTP().PT(0).Packets; got < 80 {
 		t.Errorf("the verb after the denied <Redirect> did not run: %d packets", got)
 	}
-	for _, r := range app.requests() {
-		if r.Path == "/next" {
-			t.Fatal("a denied <Redirect> was followed")
-		}
+	if len(requestsTo(app, "/next")) != 0 {
+		t.Fatal("a denied <Redirect> was followed")
 	}
 	code, body := sw.do("GET", "/Notifications.json", nil)
 	if code != 200 || !strings.Contains(string(body), "12410") || !strings.Contains(string(body), "frozen by policy") {
