@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/patchbay/patchbay/switch/media"
 )
 
 // DTMF carried in SIP INFO bodies, as many PBXs and phones send it instead
@@ -78,21 +80,20 @@ func parseDTMFRelay(body []byte) (byte, bool) {
 }
 
 // parseDTMFDigit accepts a key (0-9, *, #, A-D) or its RFC 4733 event code
-// (10 is *, 11 is #, 12-15 are A-D), which some phones send instead.
+// (10 is *, 11 is #, 12-15 are A-D), which some phones send instead; flash
+// (event 16) is not a key.
 func parseDTMFDigit(v string) (byte, bool) {
+	event := -1
 	if len(v) == 1 {
-		switch c := v[0]; {
-		case c >= '0' && c <= '9', c == '*', c == '#':
-			return c, true
-		case c >= 'A' && c <= 'D':
-			return c, true
-		case c >= 'a' && c <= 'd':
-			return c - 'a' + 'A', true
+		if ev, ok := media.Digit(v[0]).Event(); ok {
+			event = int(ev)
 		}
+	} else if n, err := strconv.Atoi(v); err == nil && n >= 10 {
+		event = n
 	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 10 || n > 15 {
+	if event < 0 || event > 15 {
 		return 0, false
 	}
-	return "*#ABCD"[n-10], true
+	d, _ := media.DigitForEvent(uint8(event))
+	return byte(d), true
 }
