@@ -24,7 +24,9 @@ func newSpeech(ctx context.Context, cfg Config, log *slog.Logger) (call.Speech, 
 	if err != nil {
 		return nil, fmt.Errorf("text-to-speech: %w", err)
 	}
-	decode := func(b []byte) (*media.Clip, error) { return audio.Decode(b, "audio/wav") }
+	// No content-type hint: the provider may answer WAV or MP3, and the
+	// decoder tells them apart by their bytes.
+	decode := func(b []byte) (*media.Clip, error) { return audio.Decode(b, "") }
 	cache, err := tts.NewCache(provider, decode, tts.WithCacheBytes(int64(cfg.TTSCacheMB)<<20))
 	if err != nil {
 		return nil, fmt.Errorf("text-to-speech cache: %w", err)
