@@ -65,7 +65,7 @@ func (m *Module) validate(ctx context.Context, cm wazero.CompiledModule) error {
 	m.hooks = hooks
 	ctx, cancel := context.WithTimeout(ctx, m.host.cfg.LoadTimeout)
 	defer cancel()
-	it, err := m.group.Get(ctx)
+	it, err := m.group.Get(ctx, 0)
 	if err != nil {
 		return m.poolError("", err)
 	}
@@ -134,9 +134,7 @@ func (m *Module) invoke(ctx context.Context, hook string, input []byte, info Cal
 	// The budget bounds waiting for a busy pool, then, afresh, the call
 	// itself: a cold instance start (bounded by LoadTimeout) is not the
 	// guest's time.
-	wctx, wcancel := context.WithTimeout(ctx, m.opts.Timeout)
-	it, err := m.group.Get(wctx)
-	wcancel()
+	it, err := m.group.Get(ctx, m.opts.Timeout)
 	if err != nil {
 		return nil, m.poolError(hook, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // ErrClosed is returned by Get on a closed Group.
@@ -67,13 +68,21 @@ func (b *Budget) NewGroup(size int, create func(context.Context) (Item, error)) 
 	return &Group{budget: b, slots: make(chan struct{}, size), create: create}
 }
 
-// Get returns an idle item or makes one; it waits for a free slot until ctx
-// ends. The caller owns the item until it calls Put.
-func (g *Group) Get(ctx context.Context) (Item, error) {
+// Get returns an idle item or makes one. When all slots are taken it waits
+// for a free one until ctx ends or, if wait > 0, for at most wait (then the
+// error wraps context.DeadlineExceeded). The caller owns the item until it
+// calls Put.
+//
+// wait exists so that the common case, a free slot, costs no timer: a
+// caller bounding only the wait would otherwise derive a context with a
+// deadline on every call.
+func (g *Group) Get(ctx context.Context, wait time.Duration) (Item, error) {
 	select {
 	case g.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("pool: waiting for a free instance: %w", ctx.Err())
+	default:
+		if err := g.waitForSlot(ctx, wait); err != nil {
+			return nil, err
+		}
 	}
 	b := g.budget
 	b.mu.Lock()
@@ -98,6 +107,23 @@ func (g *Group) Get(ctx context.Context) (Item, error) {
 		return nil, err
 	}
 	return it, nil
+}
+
+func (g *Group) waitForSlot(ctx context.Context, wait time.Duration) error {
+	var expired <-chan time.Time
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		expired = t.C
+	}
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-expired:
+		return fmt.Errorf("pool: no free instance within %v: %w", wait, context.DeadlineExceeded)
+	case <-ctx.Done():
+		return fmt.Errorf("pool: waiting for a free instance: %w", ctx.Err())
+	}
 }
 
 // Put gives back an item got from Get. A broken item (trapped, timed out)

@@ -36,9 +36,9 @@ func TestReusesIdleAndDiscardsBroken(t *testing.T) {
 	m := &maker{size: 10}
 	g := NewBudget(0).NewGroup(2, m.create)
 	ctx := context.Background()
-	a, _ := g.Get(ctx)
+	a, _ := g.Get(ctx, 0)
 	g.Put(a, true)
-	b, _ := g.Get(ctx)
+	b, _ := g.Get(ctx, 0)
 	if a != b {
 		t.Fatal("idle item not reused")
 	}
@@ -46,7 +46,7 @@ func TestReusesIdleAndDiscardsBroken(t *testing.T) {
 	if b.(*fakeItem).closed.Load() != 1 {
 		t.Fatal("broken item not closed")
 	}
-	c, _ := g.Get(ctx)
+	c, _ := g.Get(ctx, 0)
 	if c == b {
 		t.Fatal("broken item handed out again")
 	}
@@ -59,14 +59,14 @@ func TestReusesIdleAndDiscardsBroken(t *testing.T) {
 func TestGetWaitsForASlotUntilCtxEnds(t *testing.T) {
 	m := &maker{size: 1}
 	g := NewBudget(0).NewGroup(1, m.create)
-	a, _ := g.Get(context.Background())
+	a, _ := g.Get(context.Background(), 0)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
-	if _, err := g.Get(ctx); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := g.Get(ctx, 0); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Get on a full group = %v, want DeadlineExceeded", err)
 	}
 	g.Put(a, true)
-	if _, err := g.Get(context.Background()); err != nil {
+	if _, err := g.Get(context.Background(), 0); err != nil {
 		t.Fatalf("Get after Put: %v", err)
 	}
 }
@@ -76,9 +76,9 @@ func TestBudgetEvictsLeastRecentlyUsedAcrossGroups(t *testing.T) {
 	m1, m2 := &maker{size: 10}, &maker{size: 10}
 	g1, g2 := budget.NewGroup(2, m1.create), budget.NewGroup(2, m2.create)
 	ctx := context.Background()
-	a, _ := g1.Get(ctx)
-	b, _ := g2.Get(ctx)
-	c, _ := g2.Get(ctx)
+	a, _ := g1.Get(ctx, 0)
+	b, _ := g2.Get(ctx, 0)
+	c, _ := g2.Get(ctx, 0)
 	g1.Put(a, true) // oldest
 	g2.Put(b, true)
 	g2.Put(c, true) // 30 > 25: a goes
@@ -97,8 +97,8 @@ func TestCloseClosesIdleNowAndInUseOnPut(t *testing.T) {
 	m := &maker{size: 1}
 	g := NewBudget(0).NewGroup(2, m.create)
 	ctx := context.Background()
-	a, _ := g.Get(ctx)
-	b, _ := g.Get(ctx)
+	a, _ := g.Get(ctx, 0)
+	b, _ := g.Get(ctx, 0)
 	g.Put(a, true)
 	g.Close()
 	if a.(*fakeItem).closed.Load() != 1 {
@@ -108,7 +108,7 @@ func TestCloseClosesIdleNowAndInUseOnPut(t *testing.T) {
 	if b.(*fakeItem).closed.Load() != 1 {
 		t.Fatal("item put back after Close not closed")
 	}
-	if _, err := g.Get(ctx); !errors.Is(err, ErrClosed) {
+	if _, err := g.Get(ctx, 0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Get after Close = %v", err)
 	}
 }
@@ -126,7 +126,7 @@ func TestHammer(t *testing.T) {
 	for w := range 16 {
 		wg.Go(func() {
 			for i := range 200 {
-				it, err := g.Get(context.Background())
+				it, err := g.Get(context.Background(), 0)
 				if err != nil {
 					t.Error(err)
 					return
@@ -171,7 +171,7 @@ func TestHammer(t *testing.T) {
 func TestEvictedItemsAreNotRetained(t *testing.T) {
 	m := &maker{size: 10}
 	g := NewBudget(1).NewGroup(1, m.create)
-	it, _ := g.Get(context.Background())
+	it, _ := g.Get(context.Background(), 0)
 	g.Put(it, true) // over the budget: evicted at once
 	g.budget.mu.Lock()
 	defer g.budget.mu.Unlock()
@@ -187,8 +187,8 @@ func TestCloseIdleKeepsGroupUsable(t *testing.T) {
 	b := NewBudget(0)
 	g := b.NewGroup(2, m.create)
 	ctx := context.Background()
-	it1, _ := g.Get(ctx)
-	it2, _ := g.Get(ctx)
+	it1, _ := g.Get(ctx, 0)
+	it2, _ := g.Get(ctx, 0)
 	g.Put(it1, true)
 	g.CloseIdle()
 	if it1.(*fakeItem).closed.Load() != 1 || it2.(*fakeItem).closed.Load() != 0 {
@@ -198,7 +198,7 @@ func TestCloseIdleKeepsGroupUsable(t *testing.T) {
 		t.Fatalf("idle %d, bytes %d after CloseIdle", idle, b.IdleBytes())
 	}
 	g.Put(it2, true)
-	it3, err := g.Get(ctx)
+	it3, err := g.Get(ctx, 0)
 	if err != nil || it3 != it2 || len(m.made) != 2 {
 		t.Fatalf("Get after CloseIdle: %v %v (made %d)", it3, err, len(m.made))
 	}
