@@ -15,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/patchbay/patchbay/wasmhost/internal/abi"
+	"github.com/patchbay/patchbay/wasmhost/internal/gojumps"
 	"github.com/patchbay/patchbay/wasmhost/internal/pool"
 )
 
@@ -195,7 +196,7 @@ func (h *Host) acquire(ctx context.Context, wasm []byte) (*compiled, error) {
 	c = &compiled{hash: hash, ready: make(chan struct{}), refs: 1}
 	h.compiled[hash] = c
 	h.mu.Unlock()
-	cm, err := h.rt.CompileModule(ctx, wasm)
+	cm, err := h.compile(ctx, wasm)
 	if err == nil {
 		if err = h.keepBytes(c, wasm); err != nil {
 			cm.Close(context.Background())
@@ -214,6 +215,29 @@ func (h *Host) acquire(ctx context.Context, wasm []byte) (*compiled, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// compile compiles wasm after letting the forward jumps of Go-compiled
+// code skip wazero's termination check (package gojumps): in a Go guest
+// those checks are most of the time spent, and a forward jump cannot be
+// part of a loop that needs one. Modules the rewrite cannot read are
+// compiled as they are.
+func (h *Host) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule, error) {
+	fast, st, err := gojumps.Rewrite(wasm)
+	if err != nil {
+		h.cfg.Logger.Debug("wasmhost: compiling the module unchanged", "err", err)
+		return h.rt.CompileModule(ctx, wasm)
+	}
+	cm, err := h.rt.CompileModule(ctx, fast)
+	if err != nil {
+		// Only the branch depths changed, so the original fails the same
+		// way; compiling it reports the error against the uploaded bytes.
+		return h.rt.CompileModule(ctx, wasm)
+	}
+	if st.Forward > 0 {
+		h.cfg.Logger.Debug("wasmhost: direct forward jumps", "functions", st.Dispatch, "forward", st.Forward, "backward", st.Backward)
+	}
+	return cm, nil
 }
 
 // release drops a Module's reference to c and closes it with the last one.

@@ -155,7 +155,7 @@ func (h *Host) recompile(ctx context.Context, c *compiled) (wazero.CompiledModul
 	if err != nil {
 		return nil, err
 	}
-	cm, err := h.rt.CompileModule(ctx, wasm)
+	cm, err := h.compile(ctx, wasm)
 	if err != nil {
 		return nil, fmt.Errorf("wasmhost: recompiling evicted module %s: %w", c.hash, err)
 	}
