@@ -14,8 +14,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/patchbay/patchbay/wasmhost/gojumps"
 	"github.com/patchbay/patchbay/wasmhost/internal/abi"
-	"github.com/patchbay/patchbay/wasmhost/internal/gojumps"
 	"github.com/patchbay/patchbay/wasmhost/internal/pool"
 )
 

@@ -12,6 +12,7 @@ import (
 	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/plugins/rcml/guest/embedded"
 	"github.com/patchbay/patchbay/plugins/rcml/guest/wire"
+	"github.com/patchbay/patchbay/wasmhost/gojumps"
 )
 
 type rd struct {
@@ -290,7 +291,12 @@ func instrument(t testing.TB, wasm []byte) ([]byte, map[int]string, map[string]i
 // global per function, bumped after each loop opcode) and runs it without
 // the checks; -v logs the top functions.
 func BenchmarkLoopHeaders(b *testing.B) {
-	iw, names, counters := instrument(b, embedded.Module())
+	// What wasmhost compiles: forward jumps rewritten (package gojumps).
+	fast, _, err := gojumps.Rewrite(embedded.Module())
+	if err != nil {
+		b.Fatal(err)
+	}
+	iw, names, counters := instrument(b, fast)
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler())
 	defer rt.Close(ctx)

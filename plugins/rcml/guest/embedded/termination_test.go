@@ -14,6 +14,7 @@ import (
 	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/plugins/rcml/guest/embedded"
 	"github.com/patchbay/patchbay/plugins/rcml/guest/wire"
+	"github.com/patchbay/patchbay/wasmhost/gojumps"
 )
 
 // terminationModule instantiates the embedded guest in a bare wazero runtime
@@ -22,7 +23,12 @@ func terminationModule(b *testing.B, close bool) (api.Module, func()) {
 	ctx := context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigCompiler().WithCloseOnContextDone(close))
 	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
-	cm, err := rt.CompileModule(ctx, embedded.Module())
+	// What wasmhost compiles: forward jumps rewritten (package gojumps).
+	fast, _, err := gojumps.Rewrite(embedded.Module())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cm, err := rt.CompileModule(ctx, fast)
 	if err != nil {
 		b.Fatal(err)
 	}

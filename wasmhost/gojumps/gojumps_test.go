@@ -16,7 +16,7 @@ import (
 	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/plugins/rcml/guest/embedded"
 	"github.com/patchbay/patchbay/plugins/rcml/guest/wire"
-	"github.com/patchbay/patchbay/wasmhost/internal/gojumps"
+	"github.com/patchbay/patchbay/wasmhost/gojumps"
 )
 
 // Two functions in the shape the Go toolchain gives a function with jumps
@@ -212,7 +212,7 @@ func TestGoGuestParsesTheSame(t *testing.T) {
 	if st.Dispatch == 0 || st.Forward <= st.Backward {
 		t.Errorf("stats %+v: expected Go's dispatch loops with mostly forward jumps", st)
 	}
-	doc, err := os.ReadFile("../../../plugins/rcml/testdata/typical.xml")
+	doc, err := os.ReadFile("../../plugins/rcml/testdata/typical.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
