@@ -3,7 +3,7 @@
 GO ?= go
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test test-deps vet bench load generate check-generated
+.PHONY: run test test-deps vet bench load generate check-generated pgo
 
 run:
 	$(GO) run ./cmd/patchbay
@@ -37,6 +37,14 @@ test-deps:
 # and committed: regenerate it after changing plugins/rcml or upgrading Go.
 generate:
 	$(GO) generate ./plugins/...
+
+# The guest is built with profile-guided optimisation from
+# plugins/rcml/guest/default.pgo, a CPU profile of a native parse
+# (BenchmarkHandle there). Remake it after changing the parser's hot paths,
+# then run make generate; both files are committed.
+pgo:
+	$(GO) test -run '^$$' -bench BenchmarkHandle -benchtime 5s -o /tmp/patchbay-guest.test \
+		-cpuprofile plugins/rcml/guest/default.pgo ./plugins/rcml/guest/
 
 # CI: the committed module must be what the sources and this Go build.
 check-generated: generate

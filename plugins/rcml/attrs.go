@@ -13,7 +13,7 @@ type attrs []xmlAttr
 // get returns the trimmed value of the named attribute and whether it is present.
 func (a attrs) get(name string) (string, bool) {
 	for i := range a {
-		if a[i].local == name {
+		if equalString(a[i].local, name) {
 			v := a[i].value
 			// Values rarely need trimming; skipping the call saves a
 			// termination check or more in wasm.

@@ -75,7 +75,7 @@ func callbackEvents(v string) []string {
 	if plainEvents(v) { // no space to remove: skip the per-rune unicode.IsSpace calls
 		for more := true; more; {
 			var e string
-			e, v, more = strings.Cut(v, ",")
+			e, v, more = cutByte(v, ',')
 			if e != "" {
 				out = append(out, e)
 			}
@@ -228,7 +228,7 @@ func hasSIPScheme(s string) bool {
 // (nil when there are none). A header without '=' has an empty value; the last of
 // duplicate names wins.
 func splitHeaders(text string) (string, map[string]string) {
-	to, query, found := strings.Cut(text, "?")
+	to, query, found := cutByte(text, '?')
 	to = strings.TrimSpace(to)
 	if !found {
 		return to, nil
@@ -236,8 +236,8 @@ func splitHeaders(text string) (string, map[string]string) {
 	var headers map[string]string
 	for more := true; more; {
 		var kv string
-		kv, query, more = strings.Cut(query, "&")
-		k, v, _ := strings.Cut(kv, "=")
+		kv, query, more = cutByte(query, '&')
+		k, v, _ := cutByte(kv, '=')
 		if k = strings.TrimSpace(k); k == "" {
 			continue
 		}

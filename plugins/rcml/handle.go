@@ -64,14 +64,14 @@ func sayText(body []byte, params string) (*Plan, error) {
 // mediaType returns the lower-cased media type of a Content-Type value and the raw
 // parameters after it.
 func mediaType(contentType string) (string, string) {
-	mt, params, _ := strings.Cut(contentType, ";")
+	mt, params, _ := cutByte(contentType, ';')
 	return strings.ToLower(strings.TrimSpace(mt)), params
 }
 
 // isLatin1 reports whether Content-Type parameters declare an ISO-8859-1 charset.
 func isLatin1(params string) bool {
 	for _, p := range strings.Split(params, ";") {
-		k, v, _ := strings.Cut(p, "=")
+		k, v, _ := cutByte(p, '=')
 		if !strings.EqualFold(strings.TrimSpace(k), "charset") {
 			continue
 		}

@@ -126,7 +126,7 @@ func (p *parser) run() error {
 			if len(p.stack) == 0 {
 				return p.errorf(ErrMalformed, "unexpected end element </%s>", t.local)
 			}
-			if top := &p.stack[len(p.stack)-1]; top.name != t.name {
+			if top := &p.stack[len(p.stack)-1]; !equalString(top.name, t.name) {
 				return p.errorf(ErrMalformed, "element <%s> closed by </%s>", top.local, t.local)
 			}
 			p.end()

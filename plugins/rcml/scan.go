@@ -57,3 +57,38 @@ func indexEither(s string, i int, a, b byte) int {
 	}
 	return -1
 }
+
+// indexByte is strings.IndexByte(s[i:], c)+i (or -1) at sixteen bytes per
+// iteration; c must not be zero.
+func indexByte(s string, i int, c byte) int { return indexEither(s, i, c, c) }
+
+// cutByte is strings.Cut(s, string(sep)) for a non-zero byte sep, without
+// memchr's byte loops.
+func cutByte(s string, sep byte) (before, after string, found bool) {
+	if i := indexByte(s, 0, sep); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
+
+// equalString reports whether a == b. For two strings of the same length
+// == calls runtime.memequal, in a wasm guest a byte loop with a termination
+// check per byte; names and attribute names are short, so this compares
+// them with at most four word loads and no loop.
+func equalString(a, b string) bool {
+	n := len(a)
+	switch {
+	case n != len(b):
+		return false
+	case n > 16:
+		return a == b
+	case n >= 8:
+		return load64(a, 0) == load64(b, 0) && load64(a, n-8) == load64(b, n-8)
+	case n >= 4:
+		return load32(a, 0) == load32(b, 0) && load32(a, n-4) == load32(b, n-4)
+	case n == 0:
+		return true
+	}
+	// One to three bytes: the first, the middle and the last.
+	return a[0] == b[0] && a[n/2] == b[n/2] && a[n-1] == b[n-1]
+}

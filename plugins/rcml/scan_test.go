@@ -72,3 +72,49 @@ func TestIndexEitherIgnoresMatchesBeforeStart(t *testing.T) {
 		}
 	}
 }
+
+func TestEqualStringAndCutByte(t *testing.T) {
+	// Every length up to 20, a difference at every place (or none): the
+	// same answers as == and strings.Cut.
+	for n := 0; n <= 20; n++ {
+		a := strings.Repeat("ab", n)[:n]
+		for at := -1; at < n; at++ {
+			b := []byte(a)
+			if at >= 0 {
+				b[at] ^= 0x20
+			}
+			if got, want := equalString(a, string(b)), a == string(b); got != want {
+				t.Fatalf("equalString(%q, %q) = %v", a, b, got)
+			}
+			if at >= 0 {
+				b[at] = '&'
+			}
+			before, after, found := cutByte(string(b), '&')
+			wb, wa, wf := strings.Cut(string(b), "&")
+			if before != wb || after != wa || found != wf {
+				t.Fatalf("cutByte(%q) = %q %q %v, want %q %q %v", b, before, after, found, wb, wa, wf)
+			}
+		}
+		if equalString(a, a+"x") || equalString(a+"x", a) {
+			t.Fatalf("strings of different lengths equal at %d", n)
+		}
+	}
+}
+
+func FuzzEqualString(f *testing.F) {
+	f.Add("action", "method")
+	f.Add("statusCallbackEvent", "statusCallbackEvenT")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got := equalString(a, b); got != (a == b) {
+			t.Fatalf("equalString(%q, %q) = %v", a, b, got)
+		}
+		if len(b) > 0 {
+			sep := b[0] | 1 // any byte but zero
+			before, after, found := cutByte(a, sep)
+			wb, wa, wf := strings.Cut(a, string([]byte{sep}))
+			if before != wb || after != wa || found != wf {
+				t.Fatalf("cutByte(%q, %q) = %q %q %v", a, sep, before, after, found)
+			}
+		}
+	})
+}

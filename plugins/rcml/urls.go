@@ -74,7 +74,7 @@ func plainAbsolute(ref string) bool {
 	if end < 0 {
 		end = len(rest)
 	}
-	host, port, hasPort := strings.Cut(rest[:end], ":")
+	host, port, hasPort := cutByte(rest[:end], ':')
 	if host == "" || !allURLClass(host, urlHost) {
 		return false
 	}
@@ -107,7 +107,7 @@ func plainBaseOf(u *url.URL) (plainBase, bool) {
 		u.RawPath != "" || !allURLClass(u.Path, urlPath) {
 		return plainBase{}, false
 	}
-	host, port, hasPort := strings.Cut(u.Host, ":")
+	host, port, hasPort := cutByte(u.Host, ':')
 	if host == "" || !allURLClass(host, urlHost) || (hasPort && !allDigits(port)) {
 		return plainBase{}, false
 	}
@@ -120,7 +120,7 @@ func plainBaseOf(u *url.URL) (plainBase, bool) {
 // "-._~/" (not starting with "//") and an optional query, where neither the
 // joined path has "." or ".." segments. false means ref needs net/url.
 func (b plainBase) resolvePlain(ref string) (string, bool) {
-	path, query, hasQuery := strings.Cut(ref, "?")
+	path, query, hasQuery := cutByte(ref, '?')
 	if ref == "" || strings.HasPrefix(path, "//") || !allURLClass(path, urlPath) || (hasQuery && !allURLClass(query, urlQuery)) {
 		return "", false
 	}
@@ -152,15 +152,11 @@ func (b plainBase) resolvePlain(ref string) (string, bool) {
 
 // hasDotSegment reports whether a '/'-separated path has a "." or ".." segment.
 func hasDotSegment(p string) bool {
-	for i := strings.IndexByte(p, '.'); i >= 0; {
+	for i := indexByte(p, 0, '.'); i >= 0; {
 		if (i == 0 || p[i-1] == '/') && (i+1 == len(p) || p[i+1] == '/' || (p[i+1] == '.' && (i+2 == len(p) || p[i+2] == '/'))) {
 			return true
 		}
-		next := strings.IndexByte(p[i+1:], '.')
-		if next < 0 {
-			break
-		}
-		i += 1 + next
+		i = indexByte(p, i+1, '.')
 	}
 	return false
 }

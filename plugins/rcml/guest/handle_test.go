@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -60,5 +61,26 @@ func TestHandleFailures(t *testing.T) {
 	}
 	if out := handle(nil, wire.AppendInput(nil, pauses)); !bytes.Contains(out, []byte("sandbox limit")) {
 		t.Errorf("too large a plan: %s", out)
+	}
+}
+
+// BenchmarkHandle is one rcml_handle call on the typical document, run
+// natively. Its CPU profile is default.pgo, which the Go toolchain uses when
+// it builds the guest (profile-guided optimisation): the hot calls of the
+// parse are inlined, and in wasm each call of a function with branches
+// costs a termination check. After changing the parser, regenerate it with
+// make pgo, then make generate.
+func BenchmarkHandle(b *testing.B) {
+	doc, err := os.ReadFile("../testdata/typical.xml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := wire.AppendInput(nil, rcml.Document{Body: doc, URL: "https://app.example.com/ivr/start", ContentType: "text/xml"})
+	var out []byte
+	for b.Loop() {
+		out = handle(out, in)
+		if !bytes.HasPrefix(out, []byte(`{"plan":`)) {
+			b.Fatalf("output %.80s", out)
+		}
 	}
 }
