@@ -36,6 +36,7 @@ type Stats struct {
 	Dispatch  int // of them, with Go's dispatch loop
 	Forward   int // jumps rewritten to branch directly
 	Backward  int // jumps left on the loop (they may close a cycle)
+	Unlooped  int // dispatch loops nothing branched back to any more, now blocks
 }
 
 // Rewrite returns a copy of wasm with the forward jumps of Go's dispatch
@@ -112,6 +113,8 @@ type dispatch struct {
 	pcLocal   uint32   // the local the br_table reads (PC_B)
 	segment   []uint32 // br_table label per PC_B value: the code segment it starts
 	fallback  uint32   // the br_table's default label
+	// loopLabels counts the br_table's labels that are the loop itself.
+	loopLabels int
 }
 
 // rewriteBody rewrites one function body in place.
@@ -126,11 +129,16 @@ func rewriteBody(body []byte, st *Stats) error {
 		stack []int
 		d     *dispatch
 		tried bool // only the first loop can be the dispatch loop
+		// Where the dispatch loop's opcode is, and how many branches
+		// still target the loop after the rewrite: none, and it is a
+		// block.
+		loopAt, loopBranches int
 		// The two instructions before the current one, for the jump
 		// pattern "i32.const K; local.set PC_B; br <loop>".
 		prev, prev2 instruction
 	)
 	for r.i < len(body) {
+		at := r.i
 		op, err := r.byte()
 		if err != nil {
 			return err
@@ -149,6 +157,8 @@ func rewriteBody(body []byte, st *Stats) error {
 				}
 				if d != nil {
 					st.Dispatch++
+					stack[len(stack)-1] = dispatchLoop
+					loopAt, loopBranches = at, d.loopLabels
 					// readDispatch read up to the end of the innermost
 					// dispatch block (segment 0 starts there): the others
 					// are open, the outermost ending last.
@@ -162,6 +172,15 @@ func rewriteBody(body []byte, st *Stats) error {
 				if r.i != len(body) {
 					return errors.New("end of body before its last byte")
 				}
+				if d != nil && loopBranches == 0 {
+					// Nothing branches back to the loop's start, so a
+					// block does the same, and wazero puts no
+					// termination check on a block: the function no
+					// longer pays one per call. Recursion is bounded by
+					// the stack, and code that only jumps forward ends.
+					body[loopAt] = opBlock
+					st.Unlooped++
+				}
 				return nil
 			}
 			stack = stack[:len(stack)-1]
@@ -171,13 +190,38 @@ func rewriteBody(body []byte, st *Stats) error {
 			if err != nil {
 				return err
 			}
-			jump := d != nil && prev2.op == opI32Const && prev.op == opLocalSet && prev.imm == int64(d.pcLocal)
-			if jump && len(stack)-1-int(depth) == d.loopIndex {
+			if !targetsLoop(stack, depth) {
+				break
+			}
+			if prev2.op == opI32Const && prev.op == opLocalSet && prev.imm == int64(d.pcLocal) {
 				if newDepth, ok := d.forward(prev2.imm, stack); ok {
 					putPaddedU32(body[immAt:r.i], newDepth)
 					st.Forward++
-				} else {
-					st.Backward++
+					break
+				}
+				st.Backward++
+			}
+			loopBranches++
+		case opBrIf:
+			depth, err := r.u32()
+			if err != nil {
+				return err
+			}
+			if targetsLoop(stack, depth) {
+				loopBranches++
+			}
+		case opBrTable:
+			n, err := r.u32()
+			if err != nil {
+				return err
+			}
+			for range n + 1 {
+				depth, err := r.u32()
+				if err != nil {
+					return err
+				}
+				if targetsLoop(stack, depth) {
+					loopBranches++
 				}
 			}
 		case opI32Const:
@@ -200,9 +244,18 @@ func rewriteBody(body []byte, st *Stats) error {
 	return errors.New("body without its final end")
 }
 
-// notDispatch marks a construct on rewriteBody's stack that is not a
-// dispatch block.
-const notDispatch = -1
+// Marks of rewriteBody's control stack besides a dispatch block's segment.
+const (
+	notDispatch  = -1 // any other construct
+	dispatchLoop = -2 // the dispatch loop
+)
+
+// targetsLoop reports whether a branch of depth depth, with the control
+// stack stack, goes to the start of the dispatch loop.
+func targetsLoop(stack []int, depth uint32) bool {
+	target := len(stack) - 1 - int(depth)
+	return target >= 0 && target < len(stack) && stack[target] == dispatchLoop
+}
 
 // forward returns the depth of a branch, from a jump with the control
 // stack stack, to the start of the code segment the br_table picks for pc,
@@ -265,6 +318,11 @@ func readDispatch(r *reader, loopIndex int) (*dispatch, error) {
 	}
 	if d.fallback, err = r.u32(); err != nil {
 		return nil, err
+	}
+	for _, label := range append(d.segment, d.fallback) {
+		if int(label) == d.blocks {
+			d.loopLabels++
+		}
 	}
 	if op, err := r.byte(); err != nil || op != opEnd {
 		r.i = start

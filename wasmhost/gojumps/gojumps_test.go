@@ -70,6 +70,50 @@ var (
 	}
 )
 
+// forwardOnly jumps from segment 0 to segment 1 only, so after the rewrite
+// nothing branches to its loop: the loop becomes a block. It returns 42
+// from PC 0 and 1.
+var forwardOnly = []byte{
+	0x00,       // no locals
+	0x03, 0x40, // loop (offset 1 in the body)
+	0x02, 0x40, 0x02, 0x40, // two dispatch blocks
+	0x20, 0x00, 0x0e, 0x02, 0x00, 0x01, 0x00, // local.get 0; br_table [0 1] default 0
+	0x0b,                               // end: segment 0
+	0x41, 0x01, 0x21, 0x00, 0x0c, 0x01, // PC_B = 1; br loop (forward)
+	0x0b,                   // end: segment 1
+	0x41, 0x2a, 0x0f, 0x0b, // return 42; end loop
+	0x00, 0x0b, // unreachable; end
+}
+
+func TestALoopNothingBranchesToBecomesABlock(t *testing.T) {
+	orig := module(forwardOnly, walk)
+	out, st, err := gojumps.Rewrite(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Forward != 2 || st.Unlooped != 1 {
+		t.Errorf("stats %+v, want 2 forward jumps and 1 loop made a block", st)
+	}
+	at := bytes.Index(orig, forwardOnly) + 1
+	if orig[at] != 0x03 || out[at] != 0x02 {
+		t.Errorf("opcode at %d: %#x -> %#x, want loop -> block", at, orig[at], out[at])
+	}
+	// walk keeps its loop: it jumps backward.
+	if w := bytes.Index(orig, walk) + 3; out[w] != 0x03 {
+		t.Errorf("walk's loop became %#x", out[w])
+	}
+	mod := instantiate(t, out)
+	for pc, want := range map[uint64]uint64{0: 42, 1: 42} {
+		r, err := mod.ExportedFunction("f0").Call(context.Background(), pc)
+		if err != nil || r[0] != want {
+			t.Errorf("from PC %d: %v, %v; want %d", pc, r, err, want)
+		}
+	}
+	if r, err := mod.ExportedFunction("f1").Call(context.Background(), 0); err != nil || r[0] != 103 {
+		t.Errorf("walk after the rewrite: %v, %v; want 103", r, err)
+	}
+}
+
 // module wraps function bodies of type (i32) -> i32, exported as f0, f1...
 func module(bodies ...[]byte) []byte {
 	sec := func(id byte, body []byte) []byte {
@@ -209,7 +253,8 @@ func TestGoGuestParsesTheSame(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Dispatch == 0 || st.Forward <= st.Backward {
+	t.Logf("%+v", st)
+	if st.Dispatch == 0 || st.Forward <= st.Backward || st.Unlooped == 0 {
 		t.Errorf("stats %+v: expected Go's dispatch loops with mostly forward jumps", st)
 	}
 	doc, err := os.ReadFile("../../plugins/rcml/testdata/typical.xml")

@@ -12,6 +12,7 @@ const (
 	opIf       = 0x04
 	opEnd      = 0x0b
 	opBr       = 0x0c
+	opBrIf     = 0x0d
 	opBrTable  = 0x0e
 	opLocalGet = 0x20
 	opLocalSet = 0x21
