@@ -12,6 +12,10 @@ const (
 	ExportABIVersion = "patchbay_abi_version"
 	// ExportAlloc is the export that hands the host a buffer for the input.
 	ExportAlloc = "patchbay_alloc"
+	// ExportInputBuffer is the optional export that tells the host where
+	// the module's input buffer is, so an invocation needs no
+	// patchbay_alloc call.
+	ExportInputBuffer = "patchbay_input_buffer"
 	// HookExportPrefix prefixes a hook's name to form its export name.
 	HookExportPrefix = "patchbay_hook_"
 

@@ -16,6 +16,10 @@ var buffers struct {
 	in    []byte
 	out   []byte
 	arena []byte
+	// input is the buffer patchbay_input_buffer hands out once: the host
+	// writes each input there, and runHook copies it into the arena, so
+	// decoded strings still never change.
+	input []byte
 }
 
 // inputArenaBytes is the size of the chunks input buffers are carved
@@ -39,6 +43,14 @@ func exportAlloc(size uint32) uint32 {
 	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(buffers.in))))
 }
 
+//go:wasmexport patchbay_input_buffer
+func exportInputBuffer() uint64 {
+	if buffers.input == nil {
+		buffers.input = make([]byte, MaxInputBytes)
+	}
+	return packOutput(buffers.input)
+}
+
 //go:wasmexport patchbay_hooks
 func exportHooks() uint64 {
 	buffers.out = append(buffers.out[:0], registered.hooks()...)
@@ -52,12 +64,19 @@ func exportHookRedirect(ptr, size uint32) uint64 { return runHook(HookRedirect, 
 func exportHookHangup(ptr, size uint32) uint64 { return runHook(HookHangup, ptr, size) }
 
 func runHook(hook string, ptr, size uint32) uint64 {
-	// The host must hand back the buffer patchbay_alloc gave it; checking
-	// that avoids turning a host integer into a pointer.
-	if uint32(uintptr(unsafe.Pointer(unsafe.SliceData(buffers.in)))) != ptr || int(size) > len(buffers.in) {
-		panic("sdk: hook called with a buffer patchbay_alloc did not return")
+	// The host must hand back the input buffer or the one patchbay_alloc
+	// gave it; checking that avoids turning a host integer into a pointer.
+	var in string
+	switch {
+	case buffers.input != nil && addressOf(buffers.input) == ptr && int(size) <= len(buffers.input):
+		piece := carveInput(int(size))
+		copy(piece, buffers.input)
+		in = unsafe.String(unsafe.SliceData(piece), size)
+	case addressOf(buffers.in) == ptr && int(size) <= len(buffers.in):
+		in = unsafe.String(unsafe.SliceData(buffers.in), size)
+	default:
+		panic("sdk: hook called with a buffer the module did not hand out")
 	}
-	in := unsafe.String(unsafe.SliceData(buffers.in), size)
 	out, err := registered.dispatch(buffers.out, hook, in)
 	if err != nil {
 		panic(err.Error())
@@ -65,6 +84,8 @@ func runHook(hook string, ptr, size uint32) uint64 {
 	buffers.out = out
 	return packOutput(out)
 }
+
+func addressOf(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
 
 func packOutput(b []byte) uint64 {
 	if len(b) == 0 {

@@ -310,9 +310,11 @@ func (h *Host) checkStatic(cm wazero.CompiledModule, opts ModuleOptions) (hooks 
 	if err := want(abi.ExportAlloc, []api.ValueType{i32}, []api.ValueType{i32}); err != nil {
 		return nil, err
 	}
-	if _, ok := exports[abi.ExportHooks]; ok {
-		if err := want(abi.ExportHooks, nil, []api.ValueType{i64}); err != nil {
-			return nil, err
+	for _, optional := range []string{abi.ExportHooks, abi.ExportInputBuffer} {
+		if _, ok := exports[optional]; ok {
+			if err := want(optional, nil, []api.ValueType{i64}); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for _, hook := range opts.Hooks {

@@ -23,6 +23,9 @@ type instance struct {
 	mod            api.Module
 	mem            *memcap.Memory
 	alloc          api.Function
+	// The guest's input buffer (abi.ExportInputBuffer), if it has one:
+	// inputs that fit are written there, and the invocation is one call.
+	inputPtr, inputSize uint32
 	hooks          map[string]api.Function // looked up on first use
 	stdout, stderr *guestlog.Writer
 	stack          [2]uint64
@@ -73,7 +76,31 @@ func (m *Module) newInstance(ctx context.Context) (*instance, error) {
 		}
 	}
 	inst.alloc = mod.ExportedFunction(abi.ExportAlloc)
+	if err := inst.findInputBuffer(ctx); err != nil {
+		mod.Close(context.Background())
+		return nil, err
+	}
 	return inst, nil
+}
+
+// findInputBuffer asks a guest that exports abi.ExportInputBuffer where its
+// input buffer is, once per instance.
+func (in *instance) findInputBuffer(ctx context.Context) error {
+	f := in.mod.ExportedFunction(abi.ExportInputBuffer)
+	if f == nil {
+		return nil
+	}
+	res, err := f.Call(ctx)
+	if err != nil {
+		return in.classify(err, "calling "+abi.ExportInputBuffer)
+	}
+	ptr, size := uint32(res[0]>>32), uint32(res[0])
+	if _, ok := in.mod.Memory().Read(ptr, size); !ok {
+		return &Error{Plugin: in.plugin, Kind: ErrBadOutput,
+			Detail: fmt.Sprintf("%s: %d bytes at %#x are outside the guest's memory", abi.ExportInputBuffer, size, ptr)}
+	}
+	in.inputPtr, in.inputSize = ptr, size
+	return nil
 }
 
 func (in *instance) endLogs() {
@@ -124,8 +151,9 @@ func (in *instance) describe(ctx context.Context, plugin string) (version int32,
 	return version, &list, nil
 }
 
-// call runs one hook: patchbay_alloc for the input, a copy of the input
-// into guest memory, the hook, and a copy of the output out of it.
+// call runs one hook: a copy of the input into guest memory (into its
+// input buffer when it has one and the input fits, else into a buffer
+// patchbay_alloc returns), the hook, and a copy of the output out of it.
 func (in *instance) call(ctx context.Context, plugin, hook string, input []byte, callSid string) ([]byte, error) {
 	fn, ok := in.hooks[hook]
 	if !ok {
@@ -136,17 +164,22 @@ func (in *instance) call(ctx context.Context, plugin, hook string, input []byte,
 	in.stderr.Begin(plugin, callSid)
 	defer in.endLogs()
 
-	in.stack[0] = uint64(len(input))
-	if err := in.alloc.CallWithStack(ctx, in.stack[:]); err != nil {
-		return nil, in.classify(err, "calling "+abi.ExportAlloc)
-	}
-	ptr := uint32(in.stack[0])
-	if ptr == 0 {
-		return nil, &Error{Plugin: plugin, Kind: ErrBadOutput, Detail: fmt.Sprintf("%s(%d) returned 0", abi.ExportAlloc, len(input))}
+	ptr := in.inputPtr
+	if in.inputSize == 0 || len(input) > int(in.inputSize) {
+		// Each call costs a wazero context watcher (a goroutine), so the
+		// input buffer saves one per invocation.
+		in.stack[0] = uint64(len(input))
+		if err := in.alloc.CallWithStack(ctx, in.stack[:]); err != nil {
+			return nil, in.classify(err, "calling "+abi.ExportAlloc)
+		}
+		ptr = uint32(in.stack[0])
+		if ptr == 0 {
+			return nil, &Error{Plugin: plugin, Kind: ErrBadOutput, Detail: fmt.Sprintf("%s(%d) returned 0", abi.ExportAlloc, len(input))}
+		}
 	}
 	if !in.mod.Memory().Write(ptr, input) {
 		return nil, &Error{Plugin: plugin, Kind: ErrBadOutput,
-			Detail: fmt.Sprintf("%s returned %d bytes at %#x, outside the guest's memory", abi.ExportAlloc, len(input), ptr)}
+			Detail: fmt.Sprintf("the input buffer for %d bytes at %#x is outside the guest's memory", len(input), ptr)}
 	}
 	in.stack[0], in.stack[1] = uint64(ptr), uint64(len(input))
 	if err := fn.CallWithStack(ctx, in.stack[:]); err != nil {

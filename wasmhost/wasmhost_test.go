@@ -444,3 +444,44 @@ func TestHammer(t *testing.T) {
 		t.Fatalf("stats = %+v: want %d invocations on at most 3 instances", s, workers*each)
 	}
 }
+
+// inputBuffer is a patchbay_input_buffer export answering ptr<<32 | size.
+func inputBuffer(ptr, size uint32) wasmFunc {
+	return wasmFunc{export: "patchbay_input_buffer", results: []byte{i64},
+		body: append([]byte{0x42}, sleb(int64(uint64(ptr)<<32|uint64(size)))...)}
+}
+
+// A guest with an input buffer is invoked with one call: its
+// patchbay_alloc traps, so an invocation only succeeds if the host wrote
+// the input into the buffer. An input larger than the buffer goes through
+// patchbay_alloc (and here meets its trap).
+func TestInputBufferSavesTheAllocCall(t *testing.T) {
+	h := newHost(t, wasmhost.Config{})
+	trappingAlloc := wasmFunc{export: "patchbay_alloc", params: []byte{i32}, results: []byte{i32}, body: []byte{0x00}}
+	funcs := []wasmFunc{abiFuncs(1)[0], trappingAlloc, inputBuffer(2048, 64), echoHook}
+	m := load(t, h, assemble(nil, funcs, 1), wasmhost.ModuleOptions{Name: "buffered", Hooks: []string{"echo"}})
+	for _, in := range []string{"language neutral", strings.Repeat("x", 64), "again, same buffer"} {
+		out, err := m.Invoke(context.Background(), "echo", []byte(in), wasmhost.CallInfo{})
+		if err != nil || string(out) != in {
+			t.Fatalf("Invoke(%q) = %q, %v", in, out, err)
+		}
+	}
+	_, err := m.Invoke(context.Background(), "echo", []byte(strings.Repeat("x", 65)), wasmhost.CallInfo{})
+	if !errors.Is(err, wasmhost.ErrTrap) || !strings.Contains(err.Error(), "patchbay_alloc") {
+		t.Fatalf("an input over the buffer = %v, want the trap of patchbay_alloc", err)
+	}
+}
+
+func TestBadInputBufferIsRefusedAtLoad(t *testing.T) {
+	h := newHost(t, wasmhost.Config{})
+	outside := append(abiFuncs(1), inputBuffer(65536-16, 64), echoHook)
+	_, err := h.Load(context.Background(), assemble(nil, outside, 1), wasmhost.ModuleOptions{Name: "outside", Hooks: []string{"echo"}})
+	if !errors.Is(err, wasmhost.ErrBadOutput) || !strings.Contains(err.Error(), "patchbay_input_buffer: 64 bytes at 0xfff0 are outside") {
+		t.Fatalf("Load with an input buffer past the memory = %v, want ErrBadOutput naming it", err)
+	}
+	wrongType := append(abiFuncs(1), wasmFunc{export: "patchbay_input_buffer", results: []byte{i32}, body: i32Const(0)}, echoHook)
+	_, err = h.Load(context.Background(), assemble(nil, wrongType, 1), wasmhost.ModuleOptions{Name: "typed", Hooks: []string{"echo"}})
+	if !errors.Is(err, wasmhost.ErrMissingExport) || !strings.Contains(err.Error(), "export patchbay_input_buffer has type () -> (i32), want () -> (i64)") {
+		t.Fatalf("Load with a mistyped input buffer = %v, want ErrMissingExport", err)
+	}
+}

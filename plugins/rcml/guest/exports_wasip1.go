@@ -14,6 +14,9 @@ import (
 // collector does not move objects) until the host has copied it.
 var buffers struct {
 	in, out []byte
+	// input is the buffer patchbay_input_buffer hands out once; the host
+	// writes inputs there instead of calling patchbay_alloc each time.
+	input []byte
 }
 
 //go:wasmexport patchbay_abi_version
@@ -31,6 +34,14 @@ func exportAlloc(size uint32) uint32 {
 	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(buffers.in))))
 }
 
+//go:wasmexport patchbay_input_buffer
+func exportInputBuffer() uint64 {
+	if buffers.input == nil {
+		buffers.input = make([]byte, maxInputBytes)
+	}
+	return pack(buffers.input)
+}
+
 //go:wasmexport patchbay_hooks
 func exportHooks() uint64 {
 	buffers.out = append(buffers.out[:0], hookName...)
@@ -39,12 +50,18 @@ func exportHooks() uint64 {
 
 //go:wasmexport patchbay_hook_rcml_handle
 func exportHandle(ptr, size uint32) uint64 {
-	// The host must hand back the buffer patchbay_alloc gave it; checking
-	// that avoids turning a host integer into a pointer.
-	if uint32(uintptr(unsafe.Pointer(unsafe.SliceData(buffers.in)))) != ptr || int(size) > len(buffers.in) {
-		panic("rcml guest: hook called with a buffer patchbay_alloc did not return")
+	// The host must hand back the input buffer or the one patchbay_alloc
+	// gave it; checking that avoids turning a host integer into a pointer.
+	var in []byte
+	switch {
+	case buffers.input != nil && addressOf(buffers.input) == ptr && int(size) <= len(buffers.input):
+		in = buffers.input[:size]
+	case addressOf(buffers.in) == ptr && int(size) <= len(buffers.in):
+		in = buffers.in[:size]
+	default:
+		panic("rcml guest: hook called with a buffer the module did not hand out")
 	}
-	buffers.out = handle(buffers.out, buffers.in[:size])
+	buffers.out = handle(buffers.out, in)
 	collectNow()
 	return pack(buffers.out)
 }
@@ -71,6 +88,8 @@ func collectNow() {
 		runtime.GC()
 	}
 }
+
+func addressOf(b []byte) uint32 { return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))) }
 
 func pack(b []byte) uint64 {
 	if len(b) == 0 {

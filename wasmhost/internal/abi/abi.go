@@ -11,6 +11,10 @@ const (
 	ExportVersion    = "patchbay_abi_version"
 	ExportAlloc      = "patchbay_alloc"
 	ExportHooks      = "patchbay_hooks"
+	// ExportInputBuffer (optional, () -> i64) gives ptr<<32 | size of a
+	// buffer the host writes every input of at most size bytes into,
+	// instead of calling ExportAlloc each time.
+	ExportInputBuffer = "patchbay_input_buffer"
 	HookExportPrefix = "patchbay_hook_"
 	ExportMemory     = "memory"
 	ExportInitialize = "_initialize"
