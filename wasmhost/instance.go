@@ -19,16 +19,16 @@ import (
 // instance is one live guest. It serves one invocation at a time: the pool
 // hands it to a single caller between Get and Put.
 type instance struct {
-	plugin         string
-	mod            api.Module
-	mem            *memcap.Memory
-	alloc          api.Function
+	plugin string
+	mod    api.Module
+	mem    *memcap.Memory
+	alloc  api.Function
 	// The guest's input buffer (abi.ExportInputBuffer), if it has one:
 	// inputs that fit are written there, and the invocation is one call.
 	inputPtr, inputSize uint32
-	hooks          map[string]api.Function // looked up on first use
-	stdout, stderr *guestlog.Writer
-	stack          [2]uint64
+	hooks               map[string]api.Function // looked up on first use
+	stdout, stderr      *guestlog.Writer
+	stack               [2]uint64
 }
 
 // newInstance starts an instance and runs its _initialize export (for a Go

@@ -8,16 +8,16 @@ const Version = 1
 
 // Export names.
 const (
-	ExportVersion    = "patchbay_abi_version"
-	ExportAlloc      = "patchbay_alloc"
-	ExportHooks      = "patchbay_hooks"
+	ExportVersion = "patchbay_abi_version"
+	ExportAlloc   = "patchbay_alloc"
+	ExportHooks   = "patchbay_hooks"
 	// ExportInputBuffer (optional, () -> i64) gives ptr<<32 | size of a
 	// buffer the host writes every input of at most size bytes into,
 	// instead of calling ExportAlloc each time.
 	ExportInputBuffer = "patchbay_input_buffer"
-	HookExportPrefix = "patchbay_hook_"
-	ExportMemory     = "memory"
-	ExportInitialize = "_initialize"
+	HookExportPrefix  = "patchbay_hook_"
+	ExportMemory      = "memory"
+	ExportInitialize  = "_initialize"
 	// WASIModule is the only module a guest may import from.
 	WASIModule = "wasi_snapshot_preview1"
 )
