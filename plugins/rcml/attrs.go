@@ -94,7 +94,7 @@ func (p *parser) resolve(ref, verb, what string, code int) string {
 	if ref == "" {
 		return ""
 	}
-	s, ok := resolveURL(p.base, p.plainBase, p.hasPlainBase, ref)
+	s, ok := p.base.resolve(ref)
 	if !ok {
 		p.warn(code, "%q is an invalid URI for the %s of <%s>", ref, what, verb)
 		return ""

@@ -3,7 +3,6 @@ package rcml
 import (
 	"bytes"
 	"fmt"
-	"net/url"
 	"strings"
 )
 
@@ -11,13 +10,9 @@ import (
 // from; relative URLs in the document are resolved against it (when it is empty they
 // are kept relative). A document that is not acceptable RCML gives a *ParseError.
 func Parse(body []byte, docURL string) (*Plan, error) {
-	var base *url.URL
-	if docURL != "" {
-		u, err := url.Parse(docURL)
-		if err != nil {
-			return nil, fmt.Errorf("%w %q: %w", ErrInvalidDocumentURL, docURL, err)
-		}
-		base = u
+	base, err := newDocumentBase(docURL)
+	if err != nil {
+		return nil, fmt.Errorf("%w %q: %w", ErrInvalidDocumentURL, docURL, err)
 	}
 	if len(body) > MaxDocumentSize {
 		return nil, &ParseError{
@@ -27,17 +22,14 @@ func Parse(body []byte, docURL string) (*Plan, error) {
 	}
 	body = bytes.TrimPrefix(body, utf8BOM) // editors on Windows add one; it is not text outside the root
 	text, inserted := escapeBareAmpersands(string(body))
-	plain, hasPlain := plainBaseOf(base)
 	p := parser{
 		// Capacities for a typical document, so that the slices do not grow
 		// one allocation at a time (each a long call chain in wasm).
-		tok:          tokenizer{s: text, attrs: make([]xmlAttr, 0, 8)},
-		base:         base,
-		plainBase:    plain,
-		hasPlainBase: hasPlain,
-		inserted:     inserted,
-		stack:        make([]frame, 0, 8),
-		text:         make([]byte, 0, 256),
+		tok:      tokenizer{s: text, attrs: make([]xmlAttr, 0, 8)},
+		base:     base,
+		inserted: inserted,
+		stack:    make([]frame, 0, 8),
+		text:     make([]byte, 0, 256),
 	}
 	p.plan.Verbs = make([]Verb, 0, 8)
 	if err := p.run(); err != nil {
@@ -82,19 +74,16 @@ type frame struct {
 
 // parser holds the state of one Parse call.
 type parser struct {
-	tok  tokenizer
-	base *url.URL
-	// plainBase is base for resolvePlain when hasPlainBase.
-	plainBase    plainBase
-	hasPlainBase bool
-	inserted     []int
-	plan         Plan
-	stack        []frame
-	text         []byte // character data of the open collecting elements, innermost last
-	lastID       int
-	current      int // id of the element of the verb taken last; 0 before the first
-	dropped      int // verbs left as empty placeholders, removed by compact
-	rootSeen     bool
+	tok      tokenizer
+	base     documentBase
+	inserted []int
+	plan     Plan
+	stack    []frame
+	text     []byte // character data of the open collecting elements, innermost last
+	lastID   int
+	current  int // id of the element of the verb taken last; 0 before the first
+	dropped  int // verbs left as empty placeholders, removed by compact
+	rootSeen bool
 }
 
 func (p *parser) run() error {

@@ -36,10 +36,14 @@ func TestResolveMatchesNetURL(t *testing.T) {
 			}
 			base = u
 		}
-		plain, hasPlain := plainBaseOf(base)
+		db, err := newDocumentBase(b)
+		if err != nil {
+			t.Fatalf("base %q: %v", b, err)
+		}
+		checkDocumentBase(t, b, base, db)
 		for _, r := range urlTestRefs {
 			wantS, wantOK := resolveSlow(base, r)
-			gotS, gotOK := resolveURL(base, plain, hasPlain, r)
+			gotS, gotOK := db.resolve(r)
 			if gotS != wantS || gotOK != wantOK {
 				t.Errorf("resolve(%q, %q) = %q, %v; net/url gives %q, %v", b, r, gotS, gotOK, wantS, wantOK)
 			}
@@ -61,6 +65,19 @@ func TestResolveMatchesNetURL(t *testing.T) {
 	}
 }
 
+// checkDocumentBase holds a documentBase to what net/url makes of raw:
+// the same plain road, and the same URL once parsed.
+func checkDocumentBase(t *testing.T, raw string, want *url.URL, db documentBase) {
+	t.Helper()
+	plain, hasPlain := plainBaseOf(want)
+	if db.plain != plain || db.hasPlain != hasPlain {
+		t.Fatalf("documentBase(%q) plain road %+v, %v; from net/url %+v, %v", raw, db.plain, db.hasPlain, plain, hasPlain)
+	}
+	if got := db.url(); (got == nil) != (want == nil) || (got != nil && got.String() != want.String()) {
+		t.Fatalf("documentBase(%q).url() = %v, want %v", raw, got, want)
+	}
+}
+
 // FuzzResolveFast compares the plain roads with net/url on any base and
 // reference. Plain `go test` runs the seeds.
 func FuzzResolveFast(f *testing.F) {
@@ -74,13 +91,20 @@ func FuzzResolveFast(f *testing.F) {
 		if b != "" {
 			u, err := url.Parse(b)
 			if err != nil {
+				if _, err := newDocumentBase(b); err == nil {
+					t.Fatalf("newDocumentBase(%q) accepted what url.Parse refuses", b)
+				}
 				return
 			}
 			base = u
 		}
-		plain, hasPlain := plainBaseOf(base)
+		db, err := newDocumentBase(b)
+		if err != nil {
+			t.Fatalf("newDocumentBase(%q): %v, url.Parse accepted it", b, err)
+		}
+		checkDocumentBase(t, b, base, db)
 		wantS, wantOK := resolveSlow(base, r)
-		gotS, gotOK := resolveURL(base, plain, hasPlain, r)
+		gotS, gotOK := db.resolve(r)
 		if gotS != wantS || gotOK != wantOK {
 			t.Fatalf("resolve(%q, %q) = %q, %v; net/url gives %q, %v", b, r, gotS, gotOK, wantS, wantOK)
 		}
