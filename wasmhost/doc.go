@@ -61,13 +61,23 @@
 // # Cost of a decision
 //
 // WithCloseOnContextDone makes wazero call a termination check at the head
-// of every wasm loop, and Go's wasm code enters a loop at every function
-// entry and on every back edge: inside a Go guest each call and each loop
-// iteration costs ~40 ns (1,000 calls of a small function: 48 µs with the
-// option, 7 µs without). The SDK codec is written for that (see
-// sdk/fastpath.go); the host's own share is ~1.7 µs per invocation
-// (BenchmarkHandWrittenEcho); 6 of its 14 allocations are the
-// cancellation watcher wazero starts per call (a goroutine and a channel,
-// two calls per invocation), which the option requires. Figures and commands: sdk/README.md,
-// "Performance", and docs/performance.md, "Policy plugins".
+// of every wasm loop, and the check leaves the machine code for Go (~40-60
+// ns). Go's wasm backend compiles each function with jumps into a
+// dispatch loop and sends every jump, forward or backward, through its
+// head, so in a Go guest nearly every taken branch and every call paid a
+// check. Before compiling, the host rewrites the module (package gojumps):
+// forward jumps branch straight to their target, and a dispatch loop that
+// nothing jumps back to any more becomes a block. Backward jumps keep the
+// check, so a guest that does not stop is still stopped; the RCML parse
+// went from ~7,300 checks to ~1,400. Modules the rewrite does not
+// recognise are compiled as uploaded; the registry key and the reported
+// hash are always those of the uploaded bytes.
+//
+// Each guest call also costs a cancellation watcher that wazero starts
+// with the option (a goroutine and a channel). A module that exports
+// patchbay_input_buffer (the Go SDK and the RCML guest do) is invoked with
+// one call; others take two (patchbay_alloc, then the hook). The host's
+// own share is ~3 µs per invocation (BenchmarkHandWrittenEcho, two
+// calls). Figures and commands: sdk/README.md, "Performance", and
+// docs/performance.md.
 package wasmhost
