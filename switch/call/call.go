@@ -69,6 +69,9 @@ type Call struct {
 	gen        int
 	stepCancel context.CancelFunc
 	steps      sync.WaitGroup
+	// lastStep is closed when the step started last has returned; the
+	// next step waits for it (see startStep).
+	lastStep chan struct{}
 	ringTimer  *time.Timer
 	sipHeaders map[string]string // X- headers for SipHeader_ parameters
 	appStates  map[string]bool   // application status callback states already sent
@@ -329,19 +332,48 @@ func (c *Call) setStatus(s string) {
 }
 
 // startStep runs f on a step goroutine; its result comes back as stepDone.
+//
+// f starts only once the step before it has returned. That one was just
+// cancelled and returns within moments, but until it does it may still be
+// reading keys or holding the recording tap: without the wait an old
+// <Gather> could take a key meant for the new document's, or an old
+// <Record> keep recording into the new one's time.
 func (c *Call) startStep(f func(ctx context.Context) stepDone) {
 	c.cancelStep()
 	c.recording = nil
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stepCancel = cancel
 	gen := c.gen
+	prev, done := c.lastStep, make(chan struct{})
+	c.lastStep = done
 	c.steps.Add(1)
 	go func() {
 		defer c.steps.Done()
+		defer close(done)
+		awaitStep(prev, c.log)
 		r := runStep(ctx, c.log, f)
 		r.gen = gen
 		c.post(r)
 	}()
+}
+
+// stepOverlapLimit bounds how long a step waits for its cancelled
+// predecessor: a step that ignores its context must not stall the call.
+const stepOverlapLimit = 5 * time.Second
+
+// awaitStep waits until the step whose done channel is prev has returned
+// (nil: there was none), for at most stepOverlapLimit.
+func awaitStep(prev <-chan struct{}, log *slog.Logger) {
+	if prev == nil {
+		return
+	}
+	t := time.NewTimer(stepOverlapLimit)
+	defer t.Stop()
+	select {
+	case <-prev:
+	case <-t.C:
+		log.Warn("a cancelled call step is still running; starting the next one anyway", "waited", stepOverlapLimit)
+	}
 }
 
 // runStep runs f and turns a panic into the step's error: a step runs off

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -45,6 +46,39 @@ func TestSecondsNeverOverflows(t *testing.T) {
 	for _, n := range []int{9_300_000_000, math.MaxInt} {
 		if got := seconds(n); got < 100*365*24*time.Hour {
 			t.Errorf("seconds(%d) = %v, want a wait that never ends, not an overflow", n, got)
+		}
+	}
+}
+
+// A step starts only after the step it replaced has returned, even when
+// that one is slow to notice its cancellation, so two steps never use the
+// call's keys or media at once.
+func TestAStepWaitsForTheOneItReplaced(t *testing.T) {
+	c := &Call{log: slog.New(slog.DiscardHandler), mailbox: make(chan any, 4), closing: make(chan struct{})}
+	var oldRunning atomic.Bool
+	oldStarted := make(chan struct{})
+	c.startStep(func(ctx context.Context) stepDone {
+		oldRunning.Store(true)
+		close(oldStarted)
+		<-ctx.Done()
+		// Cleaning up after the cancellation (closing a recording, say).
+		time.Sleep(50 * time.Millisecond)
+		oldRunning.Store(false)
+		return stepDone{}
+	})
+	<-oldStarted
+	overlapped := make(chan bool, 1)
+	c.startStep(func(context.Context) stepDone {
+		overlapped <- oldRunning.Load()
+		return stepDone{}
+	})
+	if <-overlapped {
+		t.Fatal("the new step ran while the cancelled one was still running")
+	}
+	c.steps.Wait()
+	for range 2 {
+		if r := (<-c.mailbox).(stepDone); r.gen != 1 && r.gen != 2 {
+			t.Errorf("step result of generation %d", r.gen)
 		}
 	}
 }
