@@ -150,7 +150,9 @@ func rewriteBody(body []byte, st *Stats) error {
 				return err
 			}
 			stack = append(stack, notDispatch)
-			if op == opLoop && !tried {
+			// Go's dispatch loop has no parameters or results; with them a
+			// branch to the loop would carry values a block would not.
+			if op == opLoop && !tried && body[at+1] == blockTypeEmpty {
 				tried = true
 				if d, err = readDispatch(&r, len(stack)-1); err != nil {
 					return err
