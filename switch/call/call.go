@@ -71,7 +71,7 @@ type Call struct {
 	steps      sync.WaitGroup
 	// lastStep is closed when the step started last has returned; the
 	// next step waits for it (see startStep).
-	lastStep chan struct{}
+	lastStep   chan struct{}
 	ringTimer  *time.Timer
 	sipHeaders map[string]string // X- headers for SipHeader_ parameters
 	appStates  map[string]bool   // application status callback states already sent
