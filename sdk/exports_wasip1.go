@@ -22,6 +22,15 @@ var buffers struct {
 	input []byte
 }
 
+// The first arena, and the output buffer's first capacity, are made by
+// _initialize, when the host starts the instance (its own time, not the
+// plugin's budget), rather than by the first decision, which would also
+// pay for growing the guest's memory.
+func init() {
+	buffers.arena = make([]byte, inputArenaBytes)
+	buffers.out = make([]byte, 0, 1024)
+}
+
 // inputArenaBytes is the size of the chunks input buffers are carved
 // from. Allocating each input on its own made every 16th decision refill a
 // span of the guest's allocator (and, during a collection, every third
