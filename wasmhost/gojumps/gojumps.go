@@ -227,9 +227,14 @@ func rewriteBody(body []byte, st *Stats) error {
 				}
 			}
 		case opI32Const:
-			if cur.imm, err = r.s64(); err != nil {
+			v, err := r.s64()
+			if err != nil {
 				return err
 			}
+			// The value the engine sees: an over-long encoding (which
+			// wazero accepts) means its low 32 bits, not the sign-extended
+			// 64-bit reading.
+			cur.imm = int64(int32(v))
 		case opLocalSet:
 			l, err := r.u32()
 			if err != nil {

@@ -291,3 +291,34 @@ func TestGoGuestParsesTheSame(t *testing.T) {
 		t.Fatalf("plan %s does not look like the typical document's", a)
 	}
 }
+
+// An i32.const target written over-long (five bytes, which wazero accepts)
+// is the value of its low 32 bits: here 0, a backward jump, not the huge
+// negative number a 64-bit reading gives, which would fall to the
+// br_table's default and jump forward.
+func TestOverlongJumpTargetMeansItsLow32Bits(t *testing.T) {
+	body := []byte{
+		0x01, 0x01, 0x7f, // one i32 local: the count
+		0x03, 0x40, 0x02, 0x40, 0x02, 0x40, // loop; two dispatch blocks
+		0x20, 0x00, 0x0e, 0x01, 0x00, 0x01, 0x0b, // local.get 0; br_table [0] default 1; end: segment 0
+		0x20, 0x01, 0x41, 0x01, 0x6a, 0x22, 0x01, // count++ (tee)
+		0x41, 0x02, 0x4e, 0x04, 0x40, 0x20, 0x01, 0x0f, 0x0b, // if count >= 2: return count
+		0x41, 0x80, 0x80, 0x80, 0x80, 0x40, 0x21, 0x00, 0x0c, 0x01, // PC_B = 0, over-long; br loop
+		0x0b, 0x41, 0xe4, 0x00, 0x0f, // end: segment 1: return 100
+		0x0b, 0x00, 0x0b,
+	}
+	orig := module(body)
+	out, st, err := gojumps.Rewrite(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Forward != 0 || st.Backward != 1 || st.Unlooped != 0 {
+		t.Errorf("stats %+v, want the jump seen as backward and the loop kept", st)
+	}
+	for _, wasm := range [][]byte{orig, out} {
+		r, err := instantiate(t, wasm).ExportedFunction("f0").Call(context.Background(), 0)
+		if err != nil || r[0] != 2 {
+			t.Fatalf("f0(0) = %v, %v; want 2", r, err)
+		}
+	}
+}
