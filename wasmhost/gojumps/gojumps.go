@@ -217,6 +217,9 @@ func rewriteBody(body []byte, st *Stats) error {
 			if err != nil {
 				return err
 			}
+			if int(n) >= len(body) { // each label takes a byte at least
+				return errors.New("br_table longer than the body")
+			}
 			for range n + 1 {
 				depth, err := r.u32()
 				if err != nil {

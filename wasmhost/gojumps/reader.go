@@ -133,6 +133,9 @@ func (r *reader) skipImmediates(op byte) error {
 		if err != nil {
 			return err
 		}
+		if int(n) >= len(r.b) {
+			return errTruncated
+		}
 		for range n + 1 {
 			if _, err := r.u32(); err != nil {
 				return err
