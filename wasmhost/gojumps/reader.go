@@ -39,21 +39,32 @@ func (r *reader) byte() (byte, error) {
 }
 
 func (r *reader) u32() (uint32, error) {
+	v, err := r.uleb(5)
+	if err != nil {
+		return 0, err
+	}
+	if v > 1<<32-1 {
+		return 0, errors.New("gojumps: u32 out of range")
+	}
+	return uint32(v), nil
+}
+
+func (r *reader) u64() (uint64, error) { return r.uleb(10) }
+
+// uleb reads an unsigned LEB128 of at most maxBytes bytes.
+func (r *reader) uleb(maxBytes int) (uint64, error) {
 	var v uint64
-	for shift := uint(0); shift < 35; shift += 7 {
+	for i := range maxBytes {
 		c, err := r.byte()
 		if err != nil {
 			return 0, err
 		}
-		v |= uint64(c&0x7f) << shift
+		v |= uint64(c&0x7f) << (7 * i)
 		if c < 0x80 {
-			if v > 1<<32-1 {
-				return 0, errors.New("gojumps: u32 out of range")
-			}
-			return uint32(v), nil
+			return v, nil
 		}
 	}
-	return 0, errors.New("gojumps: u32 too long")
+	return 0, errors.New("gojumps: LEB128 too long")
 }
 
 // s64 reads a signed LEB128 of up to 64 bits (i32.const, i64.const and
@@ -176,21 +187,6 @@ func (r *reader) skipImmediates(op byte) error {
 		return r.skipMisc()
 	}
 	return fmt.Errorf("gojumps: opcode %#x not handled", op)
-}
-
-func (r *reader) u64() (uint64, error) {
-	var v uint64
-	for shift := uint(0); shift < 70; shift += 7 {
-		c, err := r.byte()
-		if err != nil {
-			return 0, err
-		}
-		v |= uint64(c&0x7f) << shift
-		if c < 0x80 {
-			return v, nil
-		}
-	}
-	return 0, errors.New("gojumps: LEB128 too long")
 }
 
 // skipMisc skips a 0xfc-prefixed instruction: saturating conversions,
