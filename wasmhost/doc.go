@@ -77,7 +77,7 @@
 // with the option (a goroutine and a channel). A module that exports
 // patchbay_input_buffer (the Go SDK and the RCML guest do) is invoked with
 // one call; others take two (patchbay_alloc, then the hook). The host's
-// own share is ~3 µs per invocation (BenchmarkHandWrittenEcho, two
+// own share is 3.5-4.1 µs per invocation (BenchmarkHandWrittenEcho, two
 // calls). Figures and commands: sdk/README.md, "Performance", and
 // docs/performance.md.
 package wasmhost

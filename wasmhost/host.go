@@ -92,7 +92,9 @@ func New(ctx context.Context, cfg Config) (*Host, error) {
 // ABI and opts.Hooks, and returns a Module ready to invoke. It runs the
 // module once to read its ABI version, so a valid module comes back with
 // one warm instance. Errors match ErrModuleTooLarge, ErrCompile,
-// ErrMissingExport, ErrABIVersion, ErrMemoryLimit, ErrTrap or ErrTimeout.
+// ErrMissingExport, ErrABIVersion, ErrMemoryLimit, ErrBadOutput (an
+// unusable patchbay_hooks or patchbay_input_buffer answer), ErrTrap,
+// ErrTimeout or ErrCanceled.
 // Nothing is left behind on failure.
 func (h *Host) Load(ctx context.Context, wasm []byte, opts ModuleOptions) (*Module, error) {
 	opts = h.normalise(opts)
@@ -228,16 +230,23 @@ func (h *Host) compile(ctx context.Context, wasm []byte) (wazero.CompiledModule,
 		h.cfg.Logger.Debug("wasmhost: compiling the module unchanged", "err", err)
 		return h.rt.CompileModule(ctx, wasm)
 	}
-	cm, err := h.rt.CompileModule(ctx, fast)
-	if err != nil {
-		// Only the branch depths changed, so the original fails the same
-		// way; compiling it reports the error against the uploaded bytes.
-		return h.rt.CompileModule(ctx, wasm)
+	cm, fastErr := h.rt.CompileModule(ctx, fast)
+	if fastErr == nil {
+		if st.Forward > 0 {
+			h.cfg.Logger.Debug("wasmhost: direct forward jumps", "dispatch_functions", st.Dispatch,
+				"forward", st.Forward, "backward", st.Backward, "unlooped", st.Unlooped)
+		}
+		return cm, nil
 	}
-	if st.Forward > 0 {
-		h.cfg.Logger.Debug("wasmhost: direct forward jumps", "functions", st.Dispatch, "forward", st.Forward, "backward", st.Backward)
+	// The rewrite keeps a valid module valid, so the original normally
+	// fails the same way, and compiling it reports the error against the
+	// uploaded bytes. If the original compiles, the rewrite is at fault:
+	// the module still runs, unchanged, and the fault is logged.
+	cm, err = h.rt.CompileModule(ctx, wasm)
+	if err == nil && ctx.Err() == nil {
+		h.cfg.Logger.Error("wasmhost: gojumps produced a module wazero rejects; compiled the module unchanged", "err", fastErr)
 	}
-	return cm, nil
+	return cm, err
 }
 
 // release drops a Module's reference to c and closes it with the last one.

@@ -95,6 +95,9 @@ func (in *instance) findInputBuffer(ctx context.Context) error {
 		return in.classify(err, "calling "+abi.ExportInputBuffer)
 	}
 	ptr, size := uint32(res[0]>>32), uint32(res[0])
+	if ptr == 0 || size == 0 {
+		return nil // no buffer: every input goes through patchbay_alloc
+	}
 	if _, ok := in.mod.Memory().Read(ptr, size); !ok {
 		return &Error{Plugin: in.plugin, Kind: ErrBadOutput,
 			Detail: fmt.Sprintf("%s: %d bytes at %#x are outside the guest's memory", abi.ExportInputBuffer, size, ptr)}
@@ -164,7 +167,7 @@ func (in *instance) call(ctx context.Context, plugin, hook string, input []byte,
 	in.stderr.Begin(plugin, callSid)
 	defer in.endLogs()
 
-	ptr := in.inputPtr
+	ptr, from := in.inputPtr, abi.ExportInputBuffer
 	if in.inputSize == 0 || len(input) > int(in.inputSize) {
 		// Each call costs a wazero context watcher (a goroutine), so the
 		// input buffer saves one per invocation.
@@ -172,14 +175,14 @@ func (in *instance) call(ctx context.Context, plugin, hook string, input []byte,
 		if err := in.alloc.CallWithStack(ctx, in.stack[:]); err != nil {
 			return nil, in.classify(err, "calling "+abi.ExportAlloc)
 		}
-		ptr = uint32(in.stack[0])
+		ptr, from = uint32(in.stack[0]), abi.ExportAlloc
 		if ptr == 0 {
 			return nil, &Error{Plugin: plugin, Kind: ErrBadOutput, Detail: fmt.Sprintf("%s(%d) returned 0", abi.ExportAlloc, len(input))}
 		}
 	}
 	if !in.mod.Memory().Write(ptr, input) {
 		return nil, &Error{Plugin: plugin, Kind: ErrBadOutput,
-			Detail: fmt.Sprintf("the input buffer for %d bytes at %#x is outside the guest's memory", len(input), ptr)}
+			Detail: fmt.Sprintf("%s gave %d bytes at %#x, outside the guest's memory", from, len(input), ptr)}
 	}
 	in.stack[0], in.stack[1] = uint64(ptr), uint64(len(input))
 	if err := fn.CallWithStack(ctx, in.stack[:]); err != nil {

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tetratelabs/wazero"
 
 	"github.com/patchbay/patchbay/sdk"
 	"github.com/patchbay/patchbay/wasmhost"
@@ -483,5 +486,43 @@ func TestBadInputBufferIsRefusedAtLoad(t *testing.T) {
 	_, err = h.Load(context.Background(), assemble(nil, wrongType, 1), wasmhost.ModuleOptions{Name: "typed", Hooks: []string{"echo"}})
 	if !errors.Is(err, wasmhost.ErrMissingExport) || !strings.Contains(err.Error(), "export patchbay_input_buffer has type () -> (i32), want () -> (i64)") {
 		t.Fatalf("Load with a mistyped input buffer = %v, want ErrMissingExport", err)
+	}
+}
+
+// An SDK guest exports the input buffer, so the host takes the one-call
+// road, and the strings it decodes never change afterwards: a handler that
+// keeps one from each decision still reads it right one decision later,
+// across several of the arenas inputs are carved from.
+func TestSDKInputsStayIntactAcrossDecisions(t *testing.T) {
+	wasm := guest(t, trivialDir)
+	ctx := context.Background()
+	// The interpreter only decodes and validates: enough to list exports.
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	cm, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cm.ExportedFunctions()[sdk.ExportInputBuffer]; !ok {
+		t.Fatalf("the SDK guest does not export %s", sdk.ExportInputBuffer)
+	}
+	h := newHost(t, wasmhost.Config{PoolSize: 1})
+	m := load(t, h, wasm, wasmhost.ModuleOptions{Name: "remember"})
+	prev := ""
+	for i := range 2000 { // ~600 inputs of this size fill an arena
+		sid := fmt.Sprintf("CA%032d", i)
+		in := sdk.RedirectInput{Call: sdk.Call{Sid: sid, URL: "https://app.example.com/" + strings.Repeat("x", 200)}, Config: "remember"}
+		out, err := m.Invoke(ctx, sdk.HookRedirect, sdk.AppendRedirectInput(nil, in), wasmhost.CallInfo{CallSid: sid})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d sdk.Decision
+		if err := sdk.DecodeDecision(out, &d); err != nil || d.Reason != "previous "+prev {
+			t.Fatalf("decision %d: %+v, %v; want the reason %q", i, d, err, "previous "+prev)
+		}
+		prev = sid
+	}
+	if s := m.Stats(); s.Instantiations != 1 {
+		t.Fatalf("stats %+v: the decisions did not all run on one instance", s)
 	}
 }

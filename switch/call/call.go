@@ -70,8 +70,9 @@ type Call struct {
 	stepCancel context.CancelFunc
 	steps      sync.WaitGroup
 	// lastStep is closed when the step started last has returned; the
-	// next step waits for it (see startStep).
+	// next step waits for it, at most stepWait (see startStep).
 	lastStep   chan struct{}
+	stepWait   time.Duration
 	ringTimer  *time.Timer
 	sipHeaders map[string]string // X- headers for SipHeader_ parameters
 	appStates  map[string]bool   // application status callback states already sent
@@ -350,29 +351,37 @@ func (c *Call) startStep(f func(ctx context.Context) stepDone) {
 	go func() {
 		defer c.steps.Done()
 		defer close(done)
-		awaitStep(prev, c.log)
+		awaitStep(prev, c.stepWait, c.log)
+		if ctx.Err() != nil {
+			// Replaced, or the call ended, while it waited: its result
+			// would be ignored, and running it could still take a key.
+			return
+		}
 		r := runStep(ctx, c.log, f)
 		r.gen = gen
 		c.post(r)
 	}()
 }
 
-// stepOverlapLimit bounds how long a step waits for its cancelled
+// defaultStepWait bounds how long a step waits for its cancelled
 // predecessor: a step that ignores its context must not stall the call.
-const stepOverlapLimit = 5 * time.Second
+const defaultStepWait = 5 * time.Second
 
 // awaitStep waits until the step whose done channel is prev has returned
-// (nil: there was none), for at most stepOverlapLimit.
-func awaitStep(prev <-chan struct{}, log *slog.Logger) {
+// (nil: there was none), for at most limit (0: defaultStepWait).
+func awaitStep(prev <-chan struct{}, limit time.Duration, log *slog.Logger) {
 	if prev == nil {
 		return
 	}
-	t := time.NewTimer(stepOverlapLimit)
+	if limit <= 0 {
+		limit = defaultStepWait
+	}
+	t := time.NewTimer(limit)
 	defer t.Stop()
 	select {
 	case <-prev:
 	case <-t.C:
-		log.Warn("a cancelled call step is still running; starting the next one anyway", "waited", stepOverlapLimit)
+		log.Warn("a cancelled call step is still running; starting the next one anyway", "waited", limit)
 	}
 }
 

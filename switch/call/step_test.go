@@ -82,3 +82,38 @@ func TestAStepWaitsForTheOneItReplaced(t *testing.T) {
 		}
 	}
 }
+
+// A step whose predecessor never returns still runs once the wait limit
+// has passed (and the wait is logged), so one stuck step cannot stall the
+// call; a step replaced while it waited never runs.
+func TestAStepGivesUpWaitingAndAReplacedOneNeverRuns(t *testing.T) {
+	var logs bytes.Buffer
+	c := &Call{log: slog.New(slog.NewTextHandler(&logs, nil)), mailbox: make(chan any, 4),
+		closing: make(chan struct{}), stepWait: 20 * time.Millisecond}
+	stuck, release := make(chan struct{}), make(chan struct{})
+	c.startStep(func(context.Context) stepDone {
+		close(stuck)
+		<-release // ignores its context
+		return stepDone{}
+	})
+	<-stuck
+	var replacedRan atomic.Bool
+	c.startStep(func(context.Context) stepDone {
+		replacedRan.Store(true)
+		return stepDone{}
+	})
+	ran := make(chan struct{})
+	c.startStep(func(context.Context) stepDone {
+		close(ran)
+		return stepDone{}
+	})
+	<-ran // only after the limit: the stuck step has not returned
+	close(release)
+	c.steps.Wait()
+	if replacedRan.Load() {
+		t.Error("a step replaced while it waited ran anyway")
+	}
+	if !strings.Contains(logs.String(), "still running") {
+		t.Errorf("the give-up was not logged: %s", logs.String())
+	}
+}

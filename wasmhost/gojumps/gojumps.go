@@ -128,7 +128,7 @@ func rewriteBody(body []byte, st *Stats) error {
 		// or notDispatch. The body's own block is implicit.
 		stack []int
 		d     *dispatch
-		tried bool // only the first loop can be the dispatch loop
+		tried bool // only the first loop without parameters or results can be the dispatch loop
 		// Where the dispatch loop's opcode is, and how many branches
 		// still target the loop after the rewrite: none, and it is a
 		// block.

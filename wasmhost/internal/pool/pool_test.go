@@ -203,3 +203,26 @@ func TestCloseIdleKeepsGroupUsable(t *testing.T) {
 		t.Fatalf("Get after CloseIdle: %v %v (made %d)", it3, err, len(m.made))
 	}
 }
+
+func TestGetWaitsAtMostItsWait(t *testing.T) {
+	m := &maker{size: 1}
+	g := NewBudget(0).NewGroup(1, m.create)
+	a, _ := g.Get(context.Background(), 0)
+	if _, err := g.Get(context.Background(), 20*time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Get on a full group with a wait = %v, want DeadlineExceeded", err)
+	}
+	got := make(chan error, 1)
+	go func() {
+		_, err := g.Get(context.Background(), time.Minute)
+		got <- err
+	}()
+	g.Put(a, true)
+	if err := <-got; err != nil {
+		t.Fatalf("Get waiting while the slot was given back: %v", err)
+	}
+	// A free slot needs no wait at all.
+	g2 := NewBudget(0).NewGroup(1, m.create)
+	if _, err := g2.Get(context.Background(), time.Nanosecond); err != nil {
+		t.Fatalf("Get on a free group = %v", err)
+	}
+}
