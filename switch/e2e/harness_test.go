@@ -87,6 +87,13 @@ func startSwitch(t *testing.T, opts ...switchOption) *testSwitch {
 	cfg.InMemory = true
 	cfg.AccountSid, cfg.AuthToken = testAccount, testToken
 	cfg.FetchTimeout = 3 * time.Second
+	// The tests' plugins decide in microseconds; the production default of
+	// 50 ms has too little headroom for a -race build on a loaded 2-vCPU
+	// box, where a descheduled thread once blew it. No test here relies on
+	// the default to stop a plugin (the budget tests live in switch/policy
+	// and wasmhost, with budgets of their own).
+	cfg.PluginTimeout = time.Second
+	cfg.PluginMaxTimeout = max(cfg.PluginMaxTimeout, cfg.PluginTimeout)
 	cfg.WasmCacheDir = wasmCache
 	for _, o := range opts {
 		o(&cfg)
