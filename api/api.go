@@ -132,8 +132,12 @@ func New(cfg Config) (*Server, error) {
 		ErrorHandler:          s.handleError,
 		BodyLimit:             cfg.MaxBodyBytes,
 		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          30 * time.Second,
-		IdleTimeout:           2 * time.Minute,
+		// fasthttp bounds writing a whole response by this, and a
+		// recording download is a response: an hour of WAV is ~58 MiB,
+		// which takes a client at 100 KB/s ~10 minutes. API answers are
+		// small and never come near it.
+		WriteTimeout: 10 * time.Minute,
+		IdleTimeout:  2 * time.Minute,
 	})
 	s.routes()
 	return s, nil
