@@ -109,11 +109,18 @@ func TestOutboundCallOutcomes(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			// The callee first, so that it is closed after the switch
+			// (cleanups run last-registered first) and can still answer
+			// while the switch drains its legs at shutdown. Once, in CI,
+			// the switch's CANCEL of the no-answer case waited out SIP
+			// timer F (32 s) at shutdown; this order removes one way that
+			// can happen (a callee gone before it answered), though not
+			// shown to be that run's cause.
+			callee := sipuatest.NewPeer(t)
+			callee.Answer(tc.behavior)
 			sw := startSwitch(t)
 			app := newAppServer(t)
 			app.set("/progress", appRoute{status: 200})
-			callee := sipuatest.NewPeer(t)
-			callee.Answer(tc.behavior)
 			f := url.Values{"From": {"1000"}, "To": {"sip:carol@" + callee.Addr()}, "Url": {app.URL("/never")},
 				"StatusCallback": {app.URL("/progress")}, "StatusCallbackEvent": {"completed"}}
 			if tc.timeout != "" {
