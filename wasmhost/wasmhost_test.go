@@ -506,8 +506,11 @@ func TestSDKInputsStayIntactAcrossDecisions(t *testing.T) {
 	if _, ok := cm.ExportedFunctions()[sdk.ExportInputBuffer]; !ok {
 		t.Fatalf("the SDK guest does not export %s", sdk.ExportInputBuffer)
 	}
-	h := newHost(t, wasmhost.Config{PoolSize: 1})
-	m := load(t, h, wasm, wasmhost.ModuleOptions{Name: "remember"})
+	// A budget far above the default: what is checked is what the handler
+	// reads, and under -race the decisions that grow the guest's memory
+	// or collect its heap can take longer than the default 50 ms.
+	h := newHost(t, wasmhost.Config{PoolSize: 1, MaxTimeout: time.Minute})
+	m := load(t, h, wasm, wasmhost.ModuleOptions{Name: "remember", Timeout: time.Minute})
 	prev := ""
 	for i := range 2000 { // ~600 inputs of this size fill an arena
 		sid := fmt.Sprintf("CA%032d", i)
