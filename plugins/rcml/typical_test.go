@@ -1,22 +1,14 @@
 package rcml
 
 import (
-	"os"
 	"testing"
+
+	"github.com/patchbay/patchbay/plugins/rcml/rcmltest"
 )
 
 // typicalDoc is the typical ~1 KiB IVR document every RCML benchmark and
-// differential test parses (a greeting, a menu, a transfer with headers, a
-// fallback to voicemail), kept once in plugins/rcml/testdata/typical.xml.
-var typicalDoc = mustReadTypical()
-
-func mustReadTypical() string {
-	b, err := os.ReadFile("testdata/typical.xml")
-	if err != nil {
-		panic("the typical RCML document: " + err.Error())
-	}
-	return string(b)
-}
+// differential test parses.
+var typicalDoc = rcmltest.Typical()
 
 func TestTypicalDocument(t *testing.T) {
 	p := mustParse(t, typicalDoc)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/patchbay/patchbay/plugins/rcml/rcmltest"
 	"github.com/patchbay/patchbay/switch/rcmlwasm"
 	"github.com/patchbay/patchbay/wasmhost"
 	"github.com/patchbay/patchbay/wasmhost/wasmtest"
@@ -62,16 +63,7 @@ func hostileGuest(tb testing.TB) []byte {
 }
 
 // typicalDoc is the typical ~1 KiB IVR document every RCML benchmark and
-// differential test parses (a greeting, a menu, a transfer with headers, a
-// fallback to voicemail), kept once in plugins/rcml/testdata/typical.xml.
-var typicalDoc = mustReadTypical()
-
-func mustReadTypical() string {
-	b, err := os.ReadFile("../../plugins/rcml/testdata/typical.xml")
-	if err != nil {
-		panic("the typical RCML document: " + err.Error())
-	}
-	return string(b)
-}
+// differential test parses.
+var typicalDoc = rcmltest.Typical()
 
 const docURL = "http://app.example.com/ivr/start.xml"

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/plugins/rcml/guest/embedded"
 	"github.com/patchbay/patchbay/plugins/rcml/guest/wire"
+	"github.com/patchbay/patchbay/plugins/rcml/rcmltest"
 	"github.com/patchbay/patchbay/wasmhost/gojumps"
 )
 
@@ -257,11 +257,7 @@ func TestGoGuestParsesTheSame(t *testing.T) {
 	if st.Dispatch == 0 || st.Forward <= st.Backward || st.Unlooped == 0 {
 		t.Errorf("stats %+v: expected Go's dispatch loops with mostly forward jumps", st)
 	}
-	doc, err := os.ReadFile("../../plugins/rcml/testdata/typical.xml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	input := wire.AppendInput(nil, rcml.Document{Body: doc, URL: "https://app.example.com/ivr/start", ContentType: "text/xml"})
+	input := wire.AppendInput(nil, rcml.Document{Body: []byte(rcmltest.Typical()), URL: "https://app.example.com/ivr/start", ContentType: "text/xml"})
 	parse := func(wasm []byte) []byte {
 		mod := instantiate(t, wasm)
 		ctx := context.Background()

@@ -3,13 +3,13 @@ package main
 import (
 	"bytes"
 	"errors"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/plugins/rcml/guest/wire"
+	"github.com/patchbay/patchbay/plugins/rcml/rcmltest"
 	"github.com/patchbay/patchbay/sdk"
 )
 
@@ -71,11 +71,7 @@ func TestHandleFailures(t *testing.T) {
 // costs a termination check. After changing the parser, regenerate it with
 // make pgo, then make generate.
 func BenchmarkHandle(b *testing.B) {
-	doc, err := os.ReadFile("../testdata/typical.xml")
-	if err != nil {
-		b.Fatal(err)
-	}
-	in := wire.AppendInput(nil, rcml.Document{Body: doc, URL: "https://app.example.com/ivr/start", ContentType: "text/xml"})
+	in := wire.AppendInput(nil, rcml.Document{Body: []byte(rcmltest.Typical()), URL: "https://app.example.com/ivr/start", ContentType: "text/xml"})
 	var out []byte
 	for b.Loop() {
 		out = handle(out, in)

@@ -2,7 +2,6 @@ package embedded_test
 
 import (
 	"context"
-	"os"
 	"slices"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/patchbay/patchbay/plugins/rcml"
 	"github.com/patchbay/patchbay/plugins/rcml/guest/embedded"
 	"github.com/patchbay/patchbay/plugins/rcml/guest/wire"
+	"github.com/patchbay/patchbay/plugins/rcml/rcmltest"
 	"github.com/patchbay/patchbay/wasmhost/gojumps"
 )
 
@@ -107,16 +107,7 @@ func BenchmarkTermination(b *testing.B) {
 }
 
 // typicalDoc is the typical ~1 KiB IVR document every RCML benchmark and
-// differential test parses (a greeting, a menu, a transfer with headers, a
-// fallback to voicemail), kept once in plugins/rcml/testdata/typical.xml.
-var typicalDoc = mustReadTypical()
-
-func mustReadTypical() string {
-	b, err := os.ReadFile("../../testdata/typical.xml")
-	if err != nil {
-		panic("the typical RCML document: " + err.Error())
-	}
-	return string(b)
-}
+// differential test parses.
+var typicalDoc = rcmltest.Typical()
 
 const docURL = "http://app.example.com/ivr/start.xml"
