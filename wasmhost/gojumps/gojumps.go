@@ -28,6 +28,7 @@ package gojumps
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // Stats says what Rewrite changed.
@@ -76,7 +77,17 @@ func Rewrite(wasm []byte) ([]byte, Stats, error) {
 
 const sectionCode = 10
 
+// scratch is what rewriteBody reuses from one function body to the next:
+// a module has thousands of them, and allocating these per body was most
+// of the rewrite's allocations.
+type scratch struct {
+	stack   []int
+	segment []uint32
+	d       dispatch
+}
+
 func rewriteCode(sec []byte, st *Stats) error {
+	var sc scratch
 	r := reader{b: sec}
 	n, err := r.u32()
 	if err != nil {
@@ -92,7 +103,7 @@ func rewriteCode(sec []byte, st *Stats) error {
 			return fmt.Errorf("gojumps: body %d runs past the code section", k)
 		}
 		st.Functions++
-		if err := rewriteBody(sec[r.i:end], st); err != nil {
+		if err := rewriteBody(sec[r.i:end], st, &sc); err != nil {
 			return fmt.Errorf("gojumps: function body %d: %w", k, err)
 		}
 		r.i = end
@@ -118,7 +129,7 @@ type dispatch struct {
 }
 
 // rewriteBody rewrites one function body in place.
-func rewriteBody(body []byte, st *Stats) error {
+func rewriteBody(body []byte, st *Stats, sc *scratch) error {
 	r := reader{b: body}
 	if err := r.skipLocals(); err != nil {
 		return err
@@ -126,7 +137,7 @@ func rewriteBody(body []byte, st *Stats) error {
 	var (
 		// Each open construct: the segment a dispatch block's end starts,
 		// or notDispatch. The body's own block is implicit.
-		stack []int
+		stack = sc.stack[:0]
 		d     *dispatch
 		tried bool // only the first loop without parameters or results can be the dispatch loop
 		// Where the dispatch loop's opcode is, and how many branches
@@ -154,7 +165,7 @@ func rewriteBody(body []byte, st *Stats) error {
 			// branch to the loop would carry values a block would not.
 			if op == opLoop && !tried && body[at+1] == blockTypeEmpty {
 				tried = true
-				if d, err = readDispatch(&r, len(stack)-1); err != nil {
+				if d, err = readDispatch(&r, len(stack)-1, sc); err != nil {
 					return err
 				}
 				if d != nil {
@@ -171,6 +182,7 @@ func rewriteBody(body []byte, st *Stats) error {
 			}
 		case opEnd:
 			if len(stack) == 0 {
+				sc.stack = stack // keep what it grew to
 				if r.i != len(body) {
 					return errors.New("end of body before its last byte")
 				}
@@ -293,9 +305,10 @@ func (d *dispatch) forward(pc int64, stack []int) (uint32, bool) {
 // header: "block" × n, "local.get X", "br_table", and the "end" of the
 // innermost block. It returns nil, leaving r where it was, when the loop is
 // something else.
-func readDispatch(r *reader, loopIndex int) (*dispatch, error) {
+func readDispatch(r *reader, loopIndex int, sc *scratch) (*dispatch, error) {
 	start := r.i
-	d := &dispatch{loopIndex: loopIndex}
+	d := &sc.d
+	*d = dispatch{loopIndex: loopIndex}
 	for r.i+1 < len(r.b) && r.b[r.i] == opBlock && r.b[r.i+1] == blockTypeEmpty {
 		r.i += 2
 		d.blocks++
@@ -320,7 +333,8 @@ func readDispatch(r *reader, loopIndex int) (*dispatch, error) {
 	if int(n) > len(r.b) {
 		return nil, errors.New("br_table longer than the body")
 	}
-	d.segment = make([]uint32, n)
+	d.segment = slices.Grow(sc.segment[:0], int(n))[:n]
+	sc.segment = d.segment
 	for i := range d.segment {
 		if d.segment[i], err = r.u32(); err != nil {
 			return nil, err
@@ -329,10 +343,13 @@ func readDispatch(r *reader, loopIndex int) (*dispatch, error) {
 	if d.fallback, err = r.u32(); err != nil {
 		return nil, err
 	}
-	for _, label := range append(d.segment, d.fallback) {
+	for _, label := range d.segment {
 		if int(label) == d.blocks {
 			d.loopLabels++
 		}
+	}
+	if int(d.fallback) == d.blocks {
+		d.loopLabels++
 	}
 	if op, err := r.byte(); err != nil || op != opEnd {
 		r.i = start
