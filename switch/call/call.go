@@ -373,6 +373,11 @@ func awaitStep(prev <-chan struct{}, limit time.Duration, log *slog.Logger) {
 	if prev == nil {
 		return
 	}
+	select {
+	case <-prev: // the usual case: no timer for it
+		return
+	default:
+	}
 	if limit <= 0 {
 		limit = defaultStepWait
 	}
