@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/patchbay/patchbay/wasmhost"
 	"github.com/patchbay/patchbay/wasmhost/wasmtest"
@@ -47,6 +48,15 @@ func newHost(tb testing.TB, cfg wasmhost.Config) *wasmhost.Host {
 	tb.Helper()
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = cacheDir
+	}
+	// Tests check what decisions do, not how fast: the production budget
+	// (50 ms) is blown under -race on a loaded 2-vCPU CI box by a decision
+	// that grows guest memory. Tests of the deadline set their own budgets.
+	if cfg.DefaultTimeout == 0 {
+		cfg.DefaultTimeout = 5 * time.Second
+	}
+	if cfg.MaxTimeout == 0 {
+		cfg.MaxTimeout = 10 * time.Second
 	}
 	h, err := wasmhost.New(context.Background(), cfg)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/patchbay/patchbay/sdk"
 	"github.com/patchbay/patchbay/wasmhost"
@@ -49,7 +50,9 @@ func TestPluginInWasmhost(t *testing.T) {
 	var guests wasmtest.Builder
 	wasm := guests.Go(t, ".")
 	ctx := context.Background()
-	h, err := wasmhost.New(ctx, wasmhost.Config{CacheDir: t.TempDir()})
+	// A budget far above a decision's cost: the test checks verdicts, and
+	// the race detector on a busy machine is slow.
+	h, err := wasmhost.New(ctx, wasmhost.Config{CacheDir: t.TempDir(), DefaultTimeout: 10 * time.Second, MaxTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
