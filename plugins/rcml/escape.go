@@ -1,6 +1,10 @@
 package rcml
 
-import "strings"
+import (
+	"slices"
+	"strings"
+	"unsafe"
+)
 
 // escapeBareAmpersands returns body with every '&' that does not start a character or
 // entity reference replaced by "&amp;", as upstream does before parsing (so that
@@ -8,9 +12,21 @@ import "strings"
 // '&' is literal there. It returns body itself when nothing needs escaping, and the
 // offsets (in the returned text) where "amp;" was inserted, to map error offsets back.
 func escapeBareAmpersands(body string) (string, []int) {
-	var out strings.Builder // String does not copy, unlike string(bytes)
-	var inserted []int
-	copied := 0 // body[:copied] is already in out
+	out, inserted := appendEscaped(nil, nil, body)
+	if len(inserted) == 0 {
+		return body, nil
+	}
+	// out is new and never written again: sharing it, as strings.Builder
+	// does, saves a copy of the document.
+	return unsafe.String(unsafe.SliceData(out), len(out)), inserted
+}
+
+// appendEscaped is escapeBareAmpersands writing into buffers: it appends the
+// escaped text to dst and the offsets to inserted. When nothing needs
+// escaping, inserted comes back as it came and dst is not written.
+func appendEscaped(dst []byte, inserted []int, body string) ([]byte, []int) {
+	first := len(inserted)
+	copied := 0 // body[:copied] is already in dst
 	// Jump from '&' to '&', and from '!' to '!' (a CDATA section opens with
 	// "<!"): in wasm a byte loop, or strings.IndexByte's four bytes per
 	// iteration, pays a termination check per iteration (see scan.go).
@@ -35,19 +51,18 @@ func escapeBareAmpersands(body string) (string, []int) {
 		if isReference(body[i:]) {
 			continue
 		}
-		if inserted == nil {
-			out.Grow(len(body) + 16)
+		if len(inserted) == first {
+			dst = slices.Grow(dst, len(body)+16)
 		}
-		out.WriteString(body[copied:i])
-		inserted = append(inserted, out.Len())
-		out.WriteString("amp;")
+		dst = append(dst, body[copied:i]...)
+		inserted = append(inserted, len(dst))
+		dst = append(dst, "amp;"...)
 		copied = i
 	}
-	if inserted == nil {
-		return body, nil
+	if len(inserted) == first {
+		return dst, inserted
 	}
-	out.WriteString(body[copied:])
-	return out.String(), inserted
+	return append(dst, body[copied:]...), inserted
 }
 
 const (

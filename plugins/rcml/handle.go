@@ -20,6 +20,16 @@ type Document struct {
 // plain text becomes a Say of the body. A missing Content-Type gives ErrNoContentType,
 // any other one ErrUnsupportedContentType; a bad document gives a *ParseError.
 func Handle(d Document) (*Plan, error) {
+	return new(Parser).handle(d, false)
+}
+
+// Handle is the package's Handle, reusing ps's memory and, for XML documents,
+// d.Body's (see Parser).
+func (ps *Parser) Handle(d Document) (*Plan, error) {
+	return ps.handle(d, true)
+}
+
+func (ps *Parser) handle(d Document, share bool) (*Plan, error) {
 	mt, params := mediaType(d.ContentType)
 	switch mt {
 	case "":
@@ -29,7 +39,7 @@ func Handle(d Document) (*Plan, error) {
 		if isLatin1(params) && !declaresEncoding(body) && len(body) <= MaxDocumentSize {
 			body = latin1ToUTF8(body)
 		}
-		return Parse(body, d.URL)
+		return ps.parse(body, d.URL, share)
 	case "audio/wav", "audio/wave", "audio/x-wav":
 		return &Plan{Verbs: []Verb{{Kind: KindPlay, Play: &Play{URL: strings.ToValidUTF8(d.URL, "\uFFFD"), Loop: 1}}}}, nil
 	case "text/plain":

@@ -4,12 +4,40 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // Parse parses an RCML document into a plan. docURL is the URL the document was fetched
 // from; relative URLs in the document are resolved against it (when it is empty they
 // are kept relative). A document that is not acceptable RCML gives a *ParseError.
 func Parse(body []byte, docURL string) (*Plan, error) {
+	return new(Parser).parse(body, docURL, false)
+}
+
+// A Parser parses documents one after another, reusing its memory from one to the
+// next: the plan it returns is only valid until its next call, and the plan's strings
+// may share memory with the body, which must not change while the plan is in use. The
+// zero value is ready to use; a Parser is not safe for concurrent use.
+//
+// It exists for the wasm guest, where allocation is what costs: a parse that
+// allocates less brings the guest's garbage collections, the slowest parses, further
+// apart.
+type Parser struct {
+	p parser
+	// escaped and inserted hold the last document with its bare ampersands
+	// escaped, and where.
+	escaped  []byte
+	inserted []int
+}
+
+// Parse is the package's Parse, reusing ps's memory and body's.
+func (ps *Parser) Parse(body []byte, docURL string) (*Plan, error) {
+	return ps.parse(body, docURL, true)
+}
+
+// parse parses body; share says whether the text may share memory with body
+// and ps rather than be a copy.
+func (ps *Parser) parse(body []byte, docURL string, share bool) (*Plan, error) {
 	base, err := newDocumentBase(docURL)
 	if err != nil {
 		return nil, fmt.Errorf("%w %q: %w", ErrInvalidDocumentURL, docURL, err)
@@ -21,17 +49,35 @@ func Parse(body []byte, docURL string) (*Plan, error) {
 		}
 	}
 	body = bytes.TrimPrefix(body, utf8BOM) // editors on Windows add one; it is not text outside the root
-	text, inserted := escapeBareAmpersands(string(body))
-	p := parser{
-		// Capacities for a typical document, so that the slices do not grow
-		// one allocation at a time (each a long call chain in wasm).
-		tok:      tokenizer{s: text, attrs: make([]xmlAttr, 0, 8)},
+	var (
+		text     string
+		inserted []int
+	)
+	if share {
+		text = unsafe.String(unsafe.SliceData(body), len(body))
+		ps.escaped, ps.inserted = appendEscaped(ps.escaped[:0], ps.inserted[:0], text)
+		if len(ps.inserted) > 0 {
+			text, inserted = unsafe.String(unsafe.SliceData(ps.escaped), len(ps.escaped)), ps.inserted
+		}
+	} else {
+		text, inserted = escapeBareAmpersands(string(body))
+	}
+	p := &ps.p
+	// The slices of the last parse, emptied. Their first capacities fit a
+	// typical document, so that they do not grow one allocation at a time
+	// (each a long call chain in wasm).
+	attrs, stack, chars, buf, verbs := p.tok.attrs[:0], p.stack[:0], p.text[:0], p.tok.buf[:0], p.plan.Verbs[:0]
+	if cap(attrs) == 0 {
+		attrs, stack, chars, verbs = make([]xmlAttr, 0, 8), make([]frame, 0, 8), make([]byte, 0, 256), make([]Verb, 0, 8)
+	}
+	*p = parser{
+		tok:      tokenizer{s: text, attrs: attrs, buf: buf},
 		base:     base,
 		inserted: inserted,
-		stack:    make([]frame, 0, 8),
-		text:     make([]byte, 0, 256),
+		stack:    stack,
+		text:     chars,
 	}
-	p.plan.Verbs = make([]Verb, 0, 8)
+	p.plan.Verbs = verbs
 	if err := p.run(); err != nil {
 		return nil, err
 	}

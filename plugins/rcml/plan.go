@@ -1,7 +1,8 @@
 package rcml
 
 // Plan is a parsed RCML document: the verbs to execute in order and the warnings found
-// while validating them. It round-trips through encoding/json (the wasm boundary).
+// while validating them. It round-trips through encoding/json; package guest/wire carries it
+// across the wasm boundary.
 type Plan struct {
 	Verbs    []Verb    `json:"verbs"`
 	Warnings []Warning `json:"warnings,omitempty"`

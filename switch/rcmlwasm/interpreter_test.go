@@ -107,7 +107,7 @@ func TestHostileDocuments(t *testing.T) {
 	ctx := context.Background()
 	huge := strings.Repeat("<Response><Say>x</Say></Response>", (2<<20)/34)
 	deep := strings.Repeat("<a>", 20000)
-	pauses := "<Response>" + strings.Repeat("<Pause/>", 2000) + "</Response>"
+	pauses := "<Response>" + strings.Repeat("<Pause/>", 4000) + "</Response>"
 	attrs := "<Say " + strings.Repeat(`a="1" `, 10000) + ">x</Say>"
 	cases := []struct {
 		name    string

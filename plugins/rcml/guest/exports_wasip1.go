@@ -5,6 +5,8 @@ package main
 import (
 	"runtime"
 	"unsafe"
+
+	"github.com/patchbay/patchbay/plugins/rcml"
 )
 
 // The instance's buffers. The host runs one call at a time in an instance,
@@ -18,6 +20,11 @@ var buffers struct {
 	// writes inputs there instead of calling patchbay_alloc each time.
 	input []byte
 }
+
+// parser is reused by every call: a parse then allocates a third of what it
+// would with a new one, so collections come three times less often (see
+// collectEvery).
+var parser rcml.Parser
 
 //go:wasmexport patchbay_abi_version
 func exportABIVersion() int32 { return abiVersion }
@@ -61,7 +68,7 @@ func exportHandle(ptr, size uint32) uint64 {
 	default:
 		panic("rcml guest: hook called with a buffer the module did not hand out")
 	}
-	buffers.out = handle(buffers.out, in)
+	buffers.out = handle(&parser, buffers.out, in)
 	collectNow()
 	return pack(buffers.out)
 }
@@ -69,16 +76,17 @@ func exportHandle(ptr, size uint32) uint64 {
 // collectEvery is how many parses run between two collections the guest
 // starts itself.
 //
-// A parse of a typical document allocates ~10 KiB. Left to itself, Go's
-// collector starts a cycle when the heap reaches its goal (4 MiB at least),
-// and with no other thread in a wasm guest the cycle's mark work is done by
-// the parses that follow, as assists: a few dozen parses in every few
-// hundred each ran 2-4 times slower, which set the p99. A full collection
-// after every collectEvery-th parse (~2.5 MiB allocated, under the goal)
-// keeps the heap from reaching it: the whole cycle falls into that one
-// parse, once in 256. Documents that allocate more still meet the goal
+// A parse of a typical document allocates ~3 KiB with the reused parser.
+// Left to itself, Go's collector starts a cycle when the heap reaches its
+// goal (4 MiB at least), and with no other thread in a wasm guest the
+// cycle's mark work is done by the parses that follow, as assists: a few
+// dozen parses in every few hundred each ran 2-4 times slower, which set the
+// p99. A full collection after every collectEvery-th parse (~3 MiB
+// allocated, under the goal) keeps the heap from reaching it: the whole
+// cycle (~2 ms) and the slower parse after it fall on two parses in 1,024,
+// too few to move the p99. Documents that allocate more still meet the goal
 // sooner and are collected the ordinary way.
-const collectEvery = 256
+const collectEvery = 1024
 
 var parses int
 

@@ -19,16 +19,16 @@ const (
 	hookName = "rcml_handle"
 )
 
-// handle is one rcml_handle call: it decodes in, parses the document and
-// writes the output into dst[:0]. A plan whose encoding is over the ABI's
+// handle is one rcml_handle call: it decodes in, parses the document with
+// ps and writes the output into dst[:0]. A plan whose encoding is over the ABI's
 // output limit becomes a parse error of cause too_large, so the host gets
 // an answer it can act on rather than an output it must refuse.
-func handle(dst, in []byte) []byte {
+func handle(ps *rcml.Parser, dst, in []byte) []byte {
 	d, err := wire.DecodeInput(in)
 	if err != nil {
 		return wire.AppendFailureOutput(dst[:0], wire.FailureOf(err))
 	}
-	plan, err := rcml.Handle(d)
+	plan, err := ps.Handle(d)
 	if err != nil {
 		return wire.AppendFailureOutput(dst[:0], wire.FailureOf(err))
 	}

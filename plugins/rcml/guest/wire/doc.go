@@ -4,8 +4,9 @@
 // description; this package is the only Go implementation, shared by both sides
 // so they cannot drift apart.
 //
-// The input is length-prefixed binary, so a document is copied once into guest
-// memory and never escaped. The output is JSON (the plan types' tags), written
-// by hand because encoding/json costs hundreds of microseconds per plan inside
-// wasm; a test holds it byte-equal to encoding/json.
+// Both are length-prefixed binary: a document is copied once into guest memory
+// and never escaped, and a plan is written without a loop over its bytes and
+// read by the host with one copy. The output was JSON until writing it cost
+// the guest a sixth of a parse and decoding it the host 20-40 µs; a test
+// holds the decoded plan equal to the plan's JSON round trip.
 package wire

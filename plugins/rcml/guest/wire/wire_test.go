@@ -103,29 +103,92 @@ var plans = []*rcml.Plan{
 	},
 }
 
-// TestAppendPlanIsEncodingJSON holds the hand-written encoder to the plan
-// types' JSON tags, byte for byte.
-func TestAppendPlanIsEncodingJSON(t *testing.T) {
+// jsonRoundTrip is p as the host got it when the output was JSON: through
+// encoding/json and back (empty lists with omitempty become nil, invalid
+// UTF-8 becomes U+FFFD), and with the verbs never nil. The binary output must
+// decode to exactly that, so that nothing downstream sees a difference.
+func jsonRoundTrip(t testing.TB, p *rcml.Plan) *rcml.Plan {
+	t.Helper()
+	b, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back rcml.Plan
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Verbs == nil {
+		back.Verbs = []rcml.Verb{}
+	}
+	return &back
+}
+
+// TestPlanRoundTrip: every field of every plan type comes back.
+func TestPlanRoundTrip(t *testing.T) {
 	for i, p := range plans {
-		want, err := json.Marshal(p)
-		if err != nil {
-			t.Fatal(err)
+		o, err := wire.DecodeOutput(wire.AppendPlanOutput([]byte("junk"), p)[4:])
+		if err != nil || o.Failure != nil {
+			t.Fatalf("plan %d: %+v, %v", i, o, err)
 		}
-		if got := wire.AppendPlan(nil, p); !bytes.Equal(got, want) {
-			t.Fatalf("plan %d:\n got %s\nwant %s", i, got, want)
+		want := jsonRoundTrip(t, p)
+		if p == nil {
+			want = &rcml.Plan{Verbs: []rcml.Verb{}}
+		}
+		if !reflect.DeepEqual(o.Plan, want) {
+			t.Fatalf("plan %d:\n got %+v\nwant %+v", i, o.Plan, want)
 		}
 	}
 }
 
-func FuzzAppendStringIsEncodingJSON(f *testing.F) {
-	for _, s := range []string{"", "plain", "<&>\"\\", "\x00\x1f\b\f", "\u2028\u2029", "\xff\xc3", "é😀"} {
+// FuzzPlanStrings: any string in any place of a plan comes back, as UTF-8.
+func FuzzPlanStrings(f *testing.F) {
+	for _, s := range []string{"", "plain", "<&>\"\\", "\x00\x1f\b\f", "\u2028\u2029", "\xff\xc3", "é😀", "a\xed\xa0\x80b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		p := &rcml.Plan{Warnings: []rcml.Warning{{Message: s}}}
-		want, _ := json.Marshal(p)
-		if got := wire.AppendPlan(nil, p); !bytes.Equal(got, want) {
-			t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
+		p := &rcml.Plan{
+			Verbs: []rcml.Verb{
+				{Kind: rcml.Kind(s), Say: &rcml.Say{Text: s, Voice: s}},
+				{Kind: rcml.KindDial, Dial: &rcml.Dial{Mode: s, Targets: []rcml.Target{{To: s, Headers: map[string]string{s: s, "k": s}, StatusCallbackEvents: []string{s}}}}},
+				{Kind: rcml.KindGather, Gather: &rcml.Gather{Hints: []string{s, s}, Prompts: []rcml.Verb{{Kind: rcml.KindPlay, Play: &rcml.Play{URL: s}}}}},
+			},
+			Warnings: []rcml.Warning{{Message: s}},
+		}
+		o, err := wire.DecodeOutput(wire.AppendPlanOutput(nil, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := jsonRoundTrip(t, p); !reflect.DeepEqual(o.Plan, want) {
+			t.Fatalf("%q:\n got %+v\nwant %+v", s, o.Plan, want)
+		}
+	})
+}
+
+// FuzzDecodeOutput: whatever a guest writes, the host neither panics nor
+// allocates past the output's size, and what it accepts re-encodes to the
+// same value.
+func FuzzDecodeOutput(f *testing.F) {
+	for _, p := range plans {
+		f.Add(wire.AppendPlanOutput(nil, p))
+	}
+	f.Add(wire.AppendFailureOutput(nil, wire.Failure{Kind: wire.KindParse, Cause: wire.CauseMalformed, Line: 2, Offset: 9, Message: "m"}))
+	f.Fuzz(func(t *testing.T, out []byte) {
+		o, err := wire.DecodeOutput(out)
+		if err != nil {
+			if !errors.Is(err, wire.ErrBadOutput) {
+				t.Fatalf("error %v does not match ErrBadOutput", err)
+			}
+			return
+		}
+		var again []byte
+		if o.Plan != nil {
+			again = wire.AppendPlanOutput(nil, o.Plan)
+		} else {
+			again = wire.AppendFailureOutput(nil, *o.Failure)
+		}
+		o2, err := wire.DecodeOutput(again)
+		if err != nil || !reflect.DeepEqual(o, o2) {
+			t.Fatalf("%x decoded to %+v, re-encoded and decoded to %+v, %v", out, o, o2, err)
 		}
 	})
 }
@@ -138,10 +201,7 @@ func TestOutputs(t *testing.T) {
 	if err != nil || o.Failure != nil {
 		t.Fatalf("plan output: %+v, %v", o, err)
 	}
-	var back rcml.Plan
-	b, _ := json.Marshal(plan)
-	_ = json.Unmarshal(b, &back)
-	if !reflect.DeepEqual(o.Plan, &back) {
+	if !reflect.DeepEqual(o.Plan, jsonRoundTrip(t, plan)) {
 		t.Fatalf("plan output decoded to %+v", o.Plan)
 	}
 
@@ -178,9 +238,27 @@ func TestOutputs(t *testing.T) {
 }
 
 func TestDecodeOutputRefusesGarbage(t *testing.T) {
-	for _, out := range []string{``, `null`, `{}`, `[]`, `{"plan":{"verbs":[]},"error":{"kind":"parse"}}`, `{"error":{}}`, `{"plan":`} {
-		if _, err := wire.DecodeOutput([]byte(out)); !errors.Is(err, wire.ErrBadOutput) {
-			t.Errorf("DecodeOutput(%s) = %v, want ErrBadOutput", out, err)
+	plan := wire.AppendPlanOutput(nil, plans[3])
+	failure := wire.AppendFailureOutput(nil, wire.Failure{Kind: wire.KindInternal, Message: "m"})
+	u32 := func(n uint32) []byte { return []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)} }
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	for name, out := range map[string][]byte{
+		"empty":              nil,
+		"version only":       {wire.OutputVersion},
+		"JSON of old":        []byte(`{"plan":{"verbs":[]}}`),
+		"other version":      cat([]byte{2}, plan[1:]),
+		"unknown tag":        {wire.OutputVersion, 'X', 0, 0, 0, 0, 0, 0, 0, 0},
+		"truncated plan":     plan[:len(plan)-1],
+		"truncated failure":  failure[:len(failure)-3],
+		"trailing bytes":     cat(plan, []byte{0}),
+		"huge verb count":    cat([]byte{wire.OutputVersion, 'P'}, u32(1<<31), u32(0)),
+		"huge string length": cat([]byte{wire.OutputVersion, 'P'}, u32(1), u32(0xffffffff)),
+		"unknown verb part":  cat([]byte{wire.OutputVersion, 'P'}, u32(1), u32(0), []byte{0, 0x80}, u32(0)),
+		"boolean of 2":       cat([]byte{wire.OutputVersion, 'P'}, u32(1), u32(0), []byte{1 << 5, 0}, u32(0), u32(0), u32(0), make([]byte, 16), u32(0), []byte{2}),
+		"failure no kind":    cat([]byte{wire.OutputVersion, 'E'}, u32(0), u32(0), make([]byte, 16), u32(0)),
+	} {
+		if _, err := wire.DecodeOutput(out); !errors.Is(err, wire.ErrBadOutput) {
+			t.Errorf("%s: DecodeOutput(%x) = %v, want ErrBadOutput", name, out, err)
 		}
 	}
 }

@@ -45,7 +45,8 @@ func handle(ptr, size uint32) uint64 {
 			hoard = append(hoard, make([]byte, 1<<20))
 		}
 	case bytes.Contains(d.Body, []byte("GARBAGE")):
-		buffers.out = append(buffers.out[:0], `{"plan":{"verbs":[]},"error":{"kind":"parse"}}`...)
+		// A plan that claims four billion verbs.
+		buffers.out = append(buffers.out[:0], wire.OutputVersion, 'P', 0xff, 0xff, 0xff, 0xff)
 	default:
 		plan, err := rcml.Handle(d)
 		if err != nil {
