@@ -10,20 +10,71 @@ import (
 // case-sensitively, and values are trimmed, as upstream.
 type attrs []xmlAttr
 
-// get returns the trimmed value of the named attribute and whether it is present.
+// get returns the trimmed value of the named attribute and whether it is present. Most
+// elements have four attributes or fewer, which it looks at without a loop (a loop
+// costs a termination check per call and per iteration in wasm; see skip).
 func (a attrs) get(name string) (string, bool) {
+	switch {
+	case len(a) > 0 && equalString(a[0].local, name):
+		return trimSpace(a[0].value), true
+	case len(a) > 1 && equalString(a[1].local, name):
+		return trimSpace(a[1].value), true
+	case len(a) > 2 && equalString(a[2].local, name):
+		return trimSpace(a[2].value), true
+	case len(a) > 3 && equalString(a[3].local, name):
+		return trimSpace(a[3].value), true
+	case len(a) > 4:
+		return a[4:].getLoop(name)
+	}
+	return "", false
+}
+
+// getLoop is get's loop, out of line so that get's callers stay loop-free.
+//
+//go:noinline
+func (a attrs) getLoop(name string) (string, bool) {
 	for i := range a {
 		if equalString(a[i].local, name) {
-			v := a[i].value
-			// Values rarely need trimming; skipping the call saves a
-			// termination check or more in wasm.
-			if v == "" || (v[0] > ' ' && v[0] < 0x80 && v[len(v)-1] > ' ' && v[len(v)-1] < 0x80) {
-				return v, true
-			}
-			return strings.TrimSpace(v), true
+			return trimSpace(a[i].value), true
 		}
 	}
 	return "", false
+}
+
+// equalFold is strings.EqualFold with a loop-free test for the usual case, a value
+// written exactly as expected (EqualFold loops per byte, a termination check each in
+// wasm).
+func equalFold(v, want string) bool {
+	return equalString(v, want) || equalFoldLoop(v, want)
+}
+
+// equalFoldLoop keeps EqualFold's loop out of equalFold's callers.
+//
+//go:noinline
+func equalFoldLoop(v, want string) bool { return strings.EqualFold(v, want) }
+
+// atoi is strconv.Atoi with a loop-free road for one to four ASCII digits,
+// nearly every number in RCML (Atoi loops per digit).
+func atoi(v string) (int, error) {
+	if len(v) >= 1 && len(v) <= 4 {
+		b := [4]byte{'0', '0', '0', '0'}
+		copy(b[4-len(v):], v)
+		// A byte below '0' wraps around, so one comparison per digit.
+		d0, d1, d2, d3 := b[0]-'0', b[1]-'0', b[2]-'0', b[3]-'0'
+		if d0 <= 9 && d1 <= 9 && d2 <= 9 && d3 <= 9 {
+			return int(d0)*1000 + int(d1)*100 + int(d2)*10 + int(d3), nil
+		}
+	}
+	return strconv.Atoi(v)
+}
+
+// trimSpace is strings.TrimSpace with a loop-free test for the usual case: values
+// and texts rarely need trimming, and TrimSpace loops over the bytes it trims.
+func trimSpace(v string) string {
+	if v == "" || (v[0] > ' ' && v[0] < 0x80 && v[len(v)-1] > ' ' && v[len(v)-1] < 0x80) {
+		return v
+	}
+	return strings.TrimSpace(v)
 }
 
 // value returns the trimmed value of the named attribute, "" when absent.
@@ -44,7 +95,7 @@ func (p *parser) intAttr(a attrs, verb, name string, def, min, code int) int {
 	if v == "" {
 		return def
 	}
-	n, err := strconv.Atoi(v)
+	n, err := atoi(v)
 	if err != nil || n < min {
 		p.warn(code, "%q is not a valid %s for <%s>; using %d", v, name, verb, def)
 		return def
@@ -58,9 +109,9 @@ func (p *parser) boolAttr(a attrs, verb, name string, def bool, code int) bool {
 	switch {
 	case v == "":
 		return def
-	case strings.EqualFold(v, "true"):
+	case equalFold(v, "true"):
 		return true
-	case strings.EqualFold(v, "false"):
+	case equalFold(v, "false"):
 		return false
 	}
 	p.warn(code, "%q is not a valid %s for <%s>; using %t", v, name, verb, def)
@@ -73,9 +124,9 @@ func (p *parser) methodAttr(a attrs, verb, name string, code int) string {
 	switch {
 	case v == "":
 		return MethodPOST
-	case strings.EqualFold(v, MethodPOST):
+	case equalFold(v, MethodPOST):
 		return MethodPOST
-	case strings.EqualFold(v, MethodGET):
+	case equalFold(v, MethodGET):
 		return MethodGET
 	}
 	p.warn(code, "%q is not a valid HTTP %s for <%s>; using POST", v, name, verb)

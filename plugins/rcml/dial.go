@@ -71,8 +71,8 @@ func callbackEvents(v string) []string {
 	if v == "" {
 		return nil
 	}
-	out := make([]string, 0, strings.Count(v, ",")+1)
-	if plainEvents(v) { // no space to remove: skip the per-rune unicode.IsSpace calls
+	out := make([]string, 0, 4) // the four events; strings.Count would loop per byte in wasm
+	if plainEvents(v) {         // no space to remove: skip the per-rune unicode.IsSpace calls
 		for more := true; more; {
 			var e string
 			e, v, more = cutByte(v, ',')
@@ -201,7 +201,7 @@ func fillTarget(t *Target, text string) bool {
 	switch t.Kind {
 	case TargetClient:
 		if len(to) >= len("client:") && strings.EqualFold(to[:len("client:")], "client:") {
-			to = strings.TrimSpace(to[len("client:"):])
+			to = trimSpace(to[len("client:"):])
 		}
 	case TargetSip:
 		if to != "" && !hasSIPScheme(to) {
@@ -229,7 +229,7 @@ func hasSIPScheme(s string) bool {
 // duplicate names wins.
 func splitHeaders(text string) (string, map[string]string) {
 	to, query, found := cutByte(text, '?')
-	to = strings.TrimSpace(to)
+	to = trimSpace(to)
 	if !found {
 		return to, nil
 	}
@@ -244,7 +244,7 @@ func splitHeaders(text string) (string, map[string]string) {
 		if headers == nil {
 			headers = make(map[string]string)
 		}
-		headers[k] = strings.TrimSpace(v)
+		headers[k] = trimSpace(v)
 	}
 	return to, headers
 }

@@ -75,7 +75,12 @@ func sayText(body []byte, params string) (*Plan, error) {
 // parameters after it.
 func mediaType(contentType string) (string, string) {
 	mt, params, _ := cutByte(contentType, ';')
-	return strings.ToLower(strings.TrimSpace(mt)), params
+	mt = trimSpace(mt)
+	// The types written as usual need no lower-casing (ToLower loops per byte).
+	if equalString(mt, "text/xml") || equalString(mt, "application/xml") || equalString(mt, "text/plain") {
+		return mt, params
+	}
+	return strings.ToLower(mt), params
 }
 
 // isLatin1 reports whether Content-Type parameters declare an ISO-8859-1 charset.

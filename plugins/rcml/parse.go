@@ -238,7 +238,7 @@ func (p *parser) end() {
 	switch {
 	case !f.collect:
 	case f.chunks <= 1:
-		text = strings.TrimSpace(f.first)
+		text = trimSpace(f.first)
 	default:
 		text = string(bytes.TrimSpace(p.text[f.textStart:]))
 		p.text = p.text[:f.textStart]

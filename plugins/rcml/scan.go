@@ -21,8 +21,26 @@ func either8(w uint64, a, b byte) uint64 {
 }
 
 // indexEither returns the index of the first byte of s at or after i that
-// is a or b, or -1.
+// is a or b, or -1. Its loops are in functions of their own, so that a search
+// that ends within sixteen bytes, and its caller, pay no termination check
+// for them (see skip in tokenizer.go).
 func indexEither(s string, i int, a, b byte) int {
+	if i+16 <= len(s) {
+		if m := either8(load64(s, i), a, b); m != 0 {
+			return i + bits.TrailingZeros64(m)>>3
+		}
+		if m := either8(load64(s, i+8), a, b); m != 0 {
+			return i + 8 + bits.TrailingZeros64(m)>>3
+		}
+		return indexEitherLong(s, i+16, a, b)
+	}
+	return indexEitherShort(s, i, a, b)
+}
+
+// indexEitherLong is indexEither's loop, sixteen bytes per iteration.
+//
+//go:noinline
+func indexEitherLong(s string, i int, a, b byte) int {
 	for ; i+16 <= len(s); i += 16 {
 		if m := either8(load64(s, i), a, b); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
@@ -31,6 +49,11 @@ func indexEither(s string, i int, a, b byte) int {
 			return i + 8 + bits.TrailingZeros64(m)>>3
 		}
 	}
+	return indexEitherShort(s, i, a, b)
+}
+
+// indexEitherShort is indexEither where fewer than sixteen bytes are left.
+func indexEitherShort(s string, i int, a, b byte) int {
 	if i+8 <= len(s) {
 		if m := either8(load64(s, i), a, b); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
@@ -40,16 +63,23 @@ func indexEither(s string, i int, a, b byte) int {
 	if i >= len(s) {
 		return -1
 	}
-	if len(s) >= 8 {
-		// The last word, shifted right past its bytes before i: the bytes
-		// shifted in are zero, which is neither a nor b (callers never look
-		// for zero), so the lowest flag is still a true match.
-		k := i - (len(s) - 8)
-		if m := either8(load64(s, len(s)-8)>>(8*k), a, b); m != 0 {
-			return i + bits.TrailingZeros64(m)>>3
-		}
-		return -1
+	if len(s) < 8 {
+		return indexEitherBytes(s, i, a, b)
 	}
+	// The last word, shifted right past its bytes before i: the bytes
+	// shifted in are zero, which is neither a nor b (callers never look
+	// for zero), so the lowest flag is still a true match.
+	k := i - (len(s) - 8)
+	if m := either8(load64(s, len(s)-8)>>(8*k), a, b); m != 0 {
+		return i + bits.TrailingZeros64(m)>>3
+	}
+	return -1
+}
+
+// indexEitherBytes is indexEither for a string shorter than a word.
+//
+//go:noinline
+func indexEitherBytes(s string, i int, a, b byte) int {
 	for ; i < len(s); i++ {
 		if s[i] == a || s[i] == b {
 			return i

@@ -472,16 +472,36 @@ const (
 )
 
 // skip returns the index of the first byte at or after i whose class has a bit of mask,
-// or len(s). In wasm every loop iteration and call leaves the compiled code for a
-// termination check (wazero's WithCloseOnContextDone), so it tests eight bytes per
-// iteration and finds the exact byte with straight-line code.
+// or len(s). In wasm every loop iteration leaves the compiled code for a termination
+// check (wazero's WithCloseOnContextDone), and so does every call of a function that
+// has a loop, on entry (Go's wasm backend puts the whole function in its dispatch
+// loop). So skip is straight-line code for a run shorter than eight bytes, most of
+// them, and leaves longer ones to skipLong, which tests eight bytes per iteration.
 func skip(s string, i int, mask byte) int {
+	if i+8 <= len(s) && charClass[s[i]]&mask == 0 && charClass[s[i+1]]&mask == 0 &&
+		charClass[s[i+2]]&mask == 0 && charClass[s[i+3]]&mask == 0 && charClass[s[i+4]]&mask == 0 &&
+		charClass[s[i+5]]&mask == 0 && charClass[s[i+6]]&mask == 0 && charClass[s[i+7]]&mask == 0 {
+		return skipLong(s, i+8, mask)
+	}
+	return skipShort(s, i, mask)
+}
+
+// skipLong is skip for a run of eight bytes or more. It is not inlined, so that
+// its loop stays out of its callers.
+//
+//go:noinline
+func skipLong(s string, i int, mask byte) int {
 	for i+8 <= len(s) && charClass[s[i]]&mask == 0 && charClass[s[i+1]]&mask == 0 &&
 		charClass[s[i+2]]&mask == 0 && charClass[s[i+3]]&mask == 0 && charClass[s[i+4]]&mask == 0 &&
 		charClass[s[i+5]]&mask == 0 && charClass[s[i+6]]&mask == 0 && charClass[s[i+7]]&mask == 0 {
 		i += 8
 	}
-	// Fewer than eight plain bytes are left before the byte sought (or the end).
+	return skipShort(s, i, mask)
+}
+
+// skipShort is skip where fewer than eight plain bytes are left before the byte
+// sought (or the end).
+func skipShort(s string, i int, mask byte) int {
 	if i+4 <= len(s) && charClass[s[i]]&mask == 0 && charClass[s[i+1]]&mask == 0 &&
 		charClass[s[i+2]]&mask == 0 && charClass[s[i+3]]&mask == 0 {
 		i += 4

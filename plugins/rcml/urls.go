@@ -38,22 +38,44 @@ var urlClass = func() (t [256]byte) {
 	return t
 }()
 
-// allURLClass reports whether every byte of s has class bit mask, eight bytes
-// per iteration for the reason skip gives.
+// allURLClass reports whether every byte of s has class bit mask, with
+// straight-line code for the first eight bytes and a loop of eight bytes per
+// iteration, out of line, past them (see skip in tokenizer.go).
 func allURLClass(s string, mask byte) bool {
-	i := 0
+	if len(s) > 8 {
+		return urlClass8(s, 0, mask) && allURLClassLoop(s, 8, mask)
+	}
+	if len(s) == 8 {
+		return urlClass8(s, 0, mask)
+	}
+	// Shorter than a word: pad with a byte of every class.
+	return urlClass[byteAt(s, 0)]&urlClass[byteAt(s, 1)]&urlClass[byteAt(s, 2)]&urlClass[byteAt(s, 3)]&
+		urlClass[byteAt(s, 4)]&urlClass[byteAt(s, 5)]&urlClass[byteAt(s, 6)]&mask != 0
+}
+
+//go:noinline
+func allURLClassLoop(s string, i int, mask byte) bool {
 	for ; i+8 <= len(s); i += 8 {
-		if urlClass[s[i]]&urlClass[s[i+1]]&urlClass[s[i+2]]&urlClass[s[i+3]]&
-			urlClass[s[i+4]]&urlClass[s[i+5]]&urlClass[s[i+6]]&urlClass[s[i+7]]&mask == 0 {
+		if !urlClass8(s, i, mask) {
 			return false
 		}
 	}
-	for ; i < len(s); i++ {
-		if urlClass[s[i]]&mask == 0 {
-			return false
-		}
+	// The last word again, overlapping what was checked.
+	return i == len(s) || urlClass8(s, len(s)-8, mask)
+}
+
+// urlClass8 reports whether the eight bytes of s from i all have class bit mask.
+func urlClass8(s string, i int, mask byte) bool {
+	return urlClass[s[i]]&urlClass[s[i+1]]&urlClass[s[i+2]]&urlClass[s[i+3]]&
+		urlClass[s[i+4]]&urlClass[s[i+5]]&urlClass[s[i+6]]&urlClass[s[i+7]]&mask != 0
+}
+
+// byteAt is s[i], or 'a' (a letter, of every URL class) past the end.
+func byteAt(s string, i int) byte {
+	if i < len(s) {
+		return s[i]
 	}
-	return true
+	return 'a'
 }
 
 // plainAbsolute reports whether ref is an absolute http or https URL that
@@ -70,7 +92,7 @@ func plainAbsolute(ref string) bool {
 	default:
 		return false
 	}
-	end := strings.IndexAny(rest, "/?")
+	end := indexEither(rest, 0, '/', '?') // strings.IndexAny loops per byte
 	if end < 0 {
 		end = len(rest)
 	}
@@ -235,7 +257,7 @@ func plainBaseOfString(docURL string) (plainBase, bool) {
 		schemeEnd = len("https://")
 	}
 	rest := docURL[schemeEnd:]
-	end := strings.IndexAny(rest, "/?")
+	end := indexEither(rest, 0, '/', '?') // strings.IndexAny loops per byte
 	if end < 0 {
 		end = len(rest)
 	}

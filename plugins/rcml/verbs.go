@@ -165,8 +165,8 @@ func (p *parser) say(a attrs, inGather bool) *Say {
 	}
 	s := &Say{Voice: "man", Language: a.value("language"), Loop: p.intAttr(a, "Say", "loop", 1, 0, loopCode)}
 	switch v := a.value("voice"); {
-	case v == "" || strings.EqualFold(v, "man"):
-	case strings.EqualFold(v, "woman"):
+	case v == "" || equalFold(v, "man"):
+	case equalFold(v, "woman"):
 		s.Voice = "woman"
 	default:
 		p.warn(voiceCode, "%q is not a valid voice for <Say>; using man", v)
@@ -184,8 +184,8 @@ func (p *parser) pause(a attrs) *Pause {
 func (p *parser) reject(a attrs) *Reject {
 	r := &Reject{Reason: RejectRejected}
 	switch v := a.value("reason"); {
-	case v == "" || strings.EqualFold(v, RejectRejected):
-	case strings.EqualFold(v, RejectBusy):
+	case v == "" || equalFold(v, RejectRejected):
+	case equalFold(v, RejectBusy):
 		r.Reason = RejectBusy
 	default:
 		p.warn(CodeRejectReason, "%q is not a valid reason for <Reject>; using rejected", v)
@@ -241,9 +241,9 @@ func gatherInput(v string) (string, bool) {
 	var dtmf, speech bool
 	for _, w := range strings.Fields(v) {
 		switch {
-		case strings.EqualFold(w, InputDTMF):
+		case equalFold(w, InputDTMF):
 			dtmf = true
-		case strings.EqualFold(w, InputSpeech):
+		case equalFold(w, InputSpeech):
 			speech = true
 		default:
 			return "", false
