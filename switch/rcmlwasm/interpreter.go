@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/patchbay/patchbay/plugins/rcml"
@@ -21,6 +22,9 @@ import (
 
 // Hook is the RCML handler's hook (plugin ABI names are [a-z0-9_]+).
 const Hook = "rcml_handle"
+
+// maxPooledInput is the largest input buffer kept for reuse.
+const maxPooledInput = 16 << 10
 
 // ModuleName names the RCML handler in wasmhost's errors, logs and stats.
 const ModuleName = "rcml"
@@ -44,6 +48,9 @@ type Interpreter struct {
 	mod   *wasmhost.Module
 	log   *slog.Logger
 	cache *planCache
+	// inputs are buffers for encoding documents, reused: each parse would
+	// otherwise allocate its document's size again.
+	inputs sync.Pool
 
 	sandboxFailures atomic.Uint64
 }
@@ -68,7 +75,9 @@ func New(ctx context.Context, host *wasmhost.Host, opts ...Option) (*Interpreter
 	if err != nil {
 		return nil, fmt.Errorf("rcmlwasm: loading the RCML handler: %w", err)
 	}
-	return &Interpreter{mod: mod, log: cfg.log, cache: newPlanCache(cfg.cacheEntries, cfg.cacheBytes)}, nil
+	in := &Interpreter{mod: mod, log: cfg.log, cache: newPlanCache(cfg.cacheEntries, cfg.cacheBytes)}
+	in.inputs.New = func() any { return new([]byte) }
+	return in, nil
 }
 
 // Handle parses d in the sandbox, or answers from the cache. A returned plan
@@ -118,11 +127,19 @@ func (in *Interpreter) Handle(ctx context.Context, d rcml.Document) (*rcml.Plan,
 // run invokes the guest on d and decodes its answer. An error is a sandbox
 // failure, matching ErrSandbox.
 func (in *Interpreter) run(ctx context.Context, d rcml.Document) (*answer, error) {
-	input := wire.AppendInput(make([]byte, 0, wire.InputSize(d)), d)
+	buf := in.inputs.Get().(*[]byte)
+	input := wire.AppendInput((*buf)[:0], d)
 	out, err := in.mod.Invoke(ctx, Hook, input, wasmhost.CallInfo{})
+	// Invoke copied the input into the guest; keep the capacity for the
+	// next parse, unless a rare large document grew it.
+	if cap(input) <= maxPooledInput {
+		*buf = input
+		in.inputs.Put(buf)
+	}
 	if err != nil {
 		return nil, in.failed(d, err)
 	}
+	// Invoke's output is a copy the interpreter owns, as DecodeOutput wants.
 	o, err := wire.DecodeOutput(out)
 	if err != nil {
 		return nil, in.failed(d, err)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/patchbay/patchbay/plugins/rcml"
 )
@@ -22,10 +23,12 @@ type Output struct {
 	Failure *Failure
 }
 
-// DecodeOutput decodes a guest's output. The plan's strings share one copy of
-// out. Strings that are not UTF-8 get U+FFFD for each bad byte, so a plan's
-// strings are always UTF-8, whatever the guest wrote. Lists that are empty
-// decode as nil, except the plan's verbs, never nil.
+// DecodeOutput decodes a guest's output, which it keeps: the plan's strings
+// share out's memory (a copy of a typical plan would be a third of what the
+// host allocates per parse), so out must not be changed afterwards. Strings
+// that are not UTF-8 get U+FFFD for each bad byte, so a plan's strings are
+// always UTF-8, whatever the guest wrote. Lists that are empty decode as nil,
+// except the plan's verbs, never nil.
 func DecodeOutput(out []byte) (Output, error) {
 	if len(out) < 2 {
 		return Output{}, fmt.Errorf("%w: %d bytes, shorter than the header", ErrBadOutput, len(out))
@@ -33,7 +36,8 @@ func DecodeOutput(out []byte) (Output, error) {
 	if out[0] != OutputVersion {
 		return Output{}, fmt.Errorf("%w: version %d, this host speaks version %d", ErrBadOutput, out[0], OutputVersion)
 	}
-	r := reader{s: string(out[2:])}
+	body := out[2:]
+	r := reader{s: unsafe.String(unsafe.SliceData(body), len(body))}
 	var o Output
 	switch out[1] {
 	case tagPlan:
@@ -109,8 +113,8 @@ func (r *reader) int64() int64 {
 	return int64(uint64(le32(v[:4])) | uint64(le32(v[4:]))<<32)
 }
 
-// le32 is binary.LittleEndian.Uint32 for a string: the reader keeps the
-// output as one string, so that the plan's strings are slices of it rather
+// le32 is binary.LittleEndian.Uint32 for a string: the reader reads the
+// output as a string, so that the plan's strings are slices of it rather
 // than a copy each.
 func le32(v string) uint32 {
 	return uint32(v[0]) | uint32(v[1])<<8 | uint32(v[2])<<16 | uint32(v[3])<<24
