@@ -31,18 +31,20 @@ func (ps *Parser) Handle(d Document) (*Plan, error) {
 
 func (ps *Parser) handle(d Document, share bool) (*Plan, error) {
 	mt, params := mediaType(d.ContentType)
-	switch mt {
-	case "":
+	// equalString rather than a switch, whose comparisons of long constants
+	// are byte loops in wasm.
+	switch {
+	case mt == "":
 		return nil, ErrNoContentType
-	case "text/xml", "application/xml", "text/html":
+	case equalString(mt, "text/xml") || equalString(mt, "application/xml") || equalString(mt, "text/html"):
 		body := d.Body
 		if isLatin1(params) && !declaresEncoding(body) && len(body) <= MaxDocumentSize {
 			body = latin1ToUTF8(body)
 		}
 		return ps.parse(body, d.URL, share)
-	case "audio/wav", "audio/wave", "audio/x-wav":
+	case equalString(mt, "audio/wav") || equalString(mt, "audio/wave") || equalString(mt, "audio/x-wav"):
 		return &Plan{Verbs: []Verb{{Kind: KindPlay, Play: &Play{URL: strings.ToValidUTF8(d.URL, "\uFFFD"), Loop: 1}}}}, nil
-	case "text/plain":
+	case equalString(mt, "text/plain"):
 		return sayText(d.Body, params)
 	}
 	return nil, fmt.Errorf("%w %q", ErrUnsupportedContentType, mt)

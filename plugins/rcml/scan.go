@@ -37,17 +37,35 @@ func indexEither(s string, i int, a, b byte) int {
 	return indexEitherShort(s, i, a, b)
 }
 
-// indexEitherLong is indexEither's loop, sixteen bytes per iteration.
+// indexEitherLong is indexEither's loop, thirty-two bytes per iteration (a
+// whole document is scanned with it once per parse; see appendEscaped).
 //
 //go:noinline
 func indexEitherLong(s string, i int, a, b byte) int {
-	for ; i+16 <= len(s); i += 16 {
+	for ; i+32 <= len(s); i += 32 {
+		m0, m1 := either8(load64(s, i), a, b), either8(load64(s, i+8), a, b)
+		m2, m3 := either8(load64(s, i+16), a, b), either8(load64(s, i+24), a, b)
+		if m0|m1|m2|m3 == 0 {
+			continue
+		}
+		switch {
+		case m0 != 0:
+			return i + bits.TrailingZeros64(m0)>>3
+		case m1 != 0:
+			return i + 8 + bits.TrailingZeros64(m1)>>3
+		case m2 != 0:
+			return i + 16 + bits.TrailingZeros64(m2)>>3
+		}
+		return i + 24 + bits.TrailingZeros64(m3)>>3
+	}
+	if i+16 <= len(s) {
 		if m := either8(load64(s, i), a, b); m != 0 {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 		if m := either8(load64(s, i+8), a, b); m != 0 {
 			return i + 8 + bits.TrailingZeros64(m)>>3
 		}
+		i += 16
 	}
 	return indexEitherShort(s, i, a, b)
 }
@@ -91,6 +109,27 @@ func indexEitherBytes(s string, i int, a, b byte) int {
 // indexByte is strings.IndexByte(s[i:], c)+i (or -1) at sixteen bytes per
 // iteration; c must not be zero.
 func indexByte(s string, i int, c byte) int { return indexEither(s, i, c, c) }
+
+// hasPrefix is strings.HasPrefix without memequal's byte loop (see equalString).
+func hasPrefix(s, prefix string) bool {
+	return len(s) >= len(prefix) && equalString(s[:len(prefix)], prefix)
+}
+
+// indexString is strings.Index(s[i:], sep)+i (or -1) for a sep of two bytes or more
+// that does not start with a zero byte, found with indexByte rather than memchr's
+// byte loop.
+func indexString(s string, i int, sep string) int {
+	for {
+		i = indexByte(s, i, sep[0])
+		if i < 0 || len(s)-i < len(sep) {
+			return -1
+		}
+		if equalString(s[i:i+len(sep)], sep) {
+			return i
+		}
+		i++
+	}
+}
 
 // cutByte is strings.Cut(s, string(sep)) for a non-zero byte sep, without
 // memchr's byte loops.

@@ -118,3 +118,20 @@ func FuzzEqualString(f *testing.F) {
 		}
 	})
 }
+
+func FuzzIndexString(f *testing.F) {
+	f.Add(`<?xml version="1.0" encoding="UTF-8"?><a/>`, 5, "?>")
+	f.Add("??>?>", 0, "?>")
+	f.Fuzz(func(t *testing.T, s string, i int, sep string) {
+		if i < 0 || i > len(s) || len(sep) < 2 || sep[0] == 0 {
+			return
+		}
+		want := strings.Index(s[i:], sep)
+		if want >= 0 {
+			want += i
+		}
+		if got := indexString(s, i, sep); got != want {
+			t.Fatalf("indexString(%q, %d, %q) = %d, want %d", s, i, sep, got, want)
+		}
+	})
+}

@@ -79,41 +79,64 @@ func (t *tokenizer) unexpectedEOF() error {
 // next reads the next token (comments, processing instructions and directives are
 // skipped).
 func (t *tokenizer) next() (tokenKind, error) {
+	kind, skipped, err := t.step()
+	if skipped {
+		return t.nextAfterSkipping()
+	}
+	return kind, err
+}
+
+// nextAfterSkipping is next's loop over processing instructions, comments and
+// directives, which give no token, kept out of next: in wasm a function with a
+// loop pays a termination check per call (see skip).
+//
+//go:noinline
+func (t *tokenizer) nextAfterSkipping() (tokenKind, error) {
 	for {
-		if t.pos >= len(t.s) {
-			return tokEOF, nil
-		}
-		if t.s[t.pos] != '<' {
-			text, err := t.readText(0, false)
-			if err != nil {
-				return tokEOF, err
-			}
-			t.text = text
-			return tokText, nil
-		}
-		t.pos++
-		if t.pos >= len(t.s) {
-			return tokEOF, t.unexpectedEOF()
-		}
-		switch t.s[t.pos] {
-		case '/':
-			t.pos++
-			return tokEnd, t.endTag()
-		case '?':
-			t.pos++
-			if err := t.procInst(); err != nil {
-				return tokEOF, err
-			}
-		case '!':
-			t.pos++
-			kind, err := t.bang()
-			if err != nil || kind == tokText {
-				return kind, err
-			}
-		default:
-			return tokStart, t.startTag()
+		kind, skipped, err := t.step()
+		if !skipped {
+			return kind, err
 		}
 	}
+}
+
+// step reads one token, or skips a processing instruction, comment or
+// directive and reports that it did.
+func (t *tokenizer) step() (kind tokenKind, skipped bool, err error) {
+	if t.pos >= len(t.s) {
+		return tokEOF, false, nil
+	}
+	if t.s[t.pos] != '<' {
+		text, err := t.readText(0, false)
+		if err != nil {
+			return tokEOF, false, err
+		}
+		t.text = text
+		return tokText, false, nil
+	}
+	t.pos++
+	if t.pos >= len(t.s) {
+		return tokEOF, false, t.unexpectedEOF()
+	}
+	switch t.s[t.pos] {
+	case '/':
+		t.pos++
+		return tokEnd, false, t.endTag()
+	case '?':
+		t.pos++
+		if err := t.procInst(); err != nil {
+			return tokEOF, false, err
+		}
+		return tokEOF, true, nil
+	case '!':
+		t.pos++
+		kind, err := t.bang()
+		if err != nil || kind == tokText {
+			return kind, false, err
+		}
+		return tokEOF, true, nil
+	}
+	return tokStart, false, t.startTag()
 }
 
 // endTag reads "name >" after "</".
@@ -202,20 +225,20 @@ func (t *tokenizer) procInst() error {
 		return err
 	}
 	t.space()
-	end := strings.Index(t.s[t.pos:], "?>")
+	end := indexString(t.s, t.pos, "?>")
 	if end < 0 {
 		return t.unexpectedEOF()
 	}
-	content := t.s[t.pos : t.pos+end]
-	t.pos += end + 2
-	if target != "xml" {
+	content := t.s[t.pos:end]
+	t.pos = end + 2
+	if !equalString(target, "xml") {
 		return nil
 	}
-	if v := declParam(content, "version"); v != "" && v != "1.0" {
+	if v := declParam(content, "version="); v != "" && !equalString(v, "1.0") {
 		return t.fail(fmt.Sprintf("xml: unsupported version %q; only version 1.0 is supported", v))
 	}
-	enc := declParam(content, "encoding")
-	if enc == "" || strings.EqualFold(enc, "utf-8") {
+	enc := declParam(content, "encoding=")
+	if enc == "" || equalFold(enc, "utf-8") {
 		return nil
 	}
 	switch strings.ToLower(enc) {
@@ -228,26 +251,25 @@ func (t *tokenizer) procInst() error {
 	return t.fail(fmt.Sprintf("xml: opening charset %q: unsupported encoding %q", enc, enc))
 }
 
-// declParam returns the quoted value of param in an XML declaration's content, the way
-// encoding/xml finds it: the first "param=" followed by a quote.
-func declParam(content, param string) string {
-	key := param + "="
+// declParam returns the quoted value of a parameter in an XML declaration's content,
+// the way encoding/xml finds it: the first key (the name and "=") followed by a quote.
+func declParam(content, key string) string {
 	for i := 0; ; {
-		k := strings.Index(content[i:], key)
+		k := indexString(content, i, key)
 		if k < 0 {
 			return ""
 		}
-		q := i + k + len(key)
+		q := k + len(key)
 		if q >= len(content) {
 			return ""
 		}
 		i = q + 1
 		if c := content[q]; c == '"' || c == '\'' {
-			end := strings.IndexByte(content[i:], c)
+			end := indexByte(content, i, c)
 			if end < 0 {
 				return ""
 			}
-			return content[i : i+end]
+			return content[i:end]
 		}
 	}
 }
@@ -347,6 +369,19 @@ func (t *tokenizer) directive() error {
 
 // space skips XML white space.
 func (t *tokenizer) space() {
+	// None or one, as between most attributes, without a loop (see skip).
+	if t.pos >= len(t.s) || !isSpace(t.s[t.pos]) {
+		return
+	}
+	if t.pos+1 >= len(t.s) || !isSpace(t.s[t.pos+1]) {
+		t.pos++
+		return
+	}
+	t.spaceLoop()
+}
+
+//go:noinline
+func (t *tokenizer) spaceLoop() {
 	for t.pos < len(t.s) {
 		switch t.s[t.pos] {
 		case ' ', '\t', '\r', '\n':
@@ -356,6 +391,8 @@ func (t *tokenizer) space() {
 		}
 	}
 }
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
 
 // nsName reads a name into t.name and t.local; missing says what was expected.
 func (t *tokenizer) nsName(missing string) error {
@@ -491,9 +528,15 @@ func skip(s string, i int, mask byte) int {
 //
 //go:noinline
 func skipLong(s string, i int, mask byte) int {
-	for i+8 <= len(s) && charClass[s[i]]&mask == 0 && charClass[s[i+1]]&mask == 0 &&
-		charClass[s[i+2]]&mask == 0 && charClass[s[i+3]]&mask == 0 && charClass[s[i+4]]&mask == 0 &&
-		charClass[s[i+5]]&mask == 0 && charClass[s[i+6]]&mask == 0 && charClass[s[i+7]]&mask == 0 {
+	// Sixteen bytes per iteration while they are all plain, then eight.
+	for i+16 <= len(s) && (charClass[s[i]]|charClass[s[i+1]]|charClass[s[i+2]]|charClass[s[i+3]]|
+		charClass[s[i+4]]|charClass[s[i+5]]|charClass[s[i+6]]|charClass[s[i+7]]|
+		charClass[s[i+8]]|charClass[s[i+9]]|charClass[s[i+10]]|charClass[s[i+11]]|
+		charClass[s[i+12]]|charClass[s[i+13]]|charClass[s[i+14]]|charClass[s[i+15]])&mask == 0 {
+		i += 16
+	}
+	if i+8 <= len(s) && (charClass[s[i]]|charClass[s[i+1]]|charClass[s[i+2]]|charClass[s[i+3]]|
+		charClass[s[i+4]]|charClass[s[i+5]]|charClass[s[i+6]]|charClass[s[i+7]])&mask == 0 {
 		i += 8
 	}
 	return skipShort(s, i, mask)
@@ -520,6 +563,36 @@ func skipShort(s string, i int, mask byte) int {
 // and including the "]]>" of a CDATA section. References are decoded (not in CDATA),
 // "\r\n" and "\r" become "\n", and the result must be UTF-8 made of XML characters.
 func (t *tokenizer) readText(quote byte, cdata bool) (string, error) {
+	// The usual text, plain bytes up to the closing quote or the next '<',
+	// is read without a loop (see skip); anything else by readTextLoop.
+	if !cdata {
+		mask := classText
+		switch quote {
+		case '"':
+			mask = classDQ
+		case '\'':
+			mask = classSQ
+		}
+		if i := skip(t.s, t.pos, byte(mask)); i < len(t.s) {
+			switch c := t.s[i]; {
+			case quote != 0 && c == quote:
+				text := t.s[t.pos:i]
+				t.pos = i + 1
+				return text, nil
+			case quote == 0 && c == '<':
+				text := t.s[t.pos:i]
+				t.pos = i
+				return text, nil
+			}
+		}
+	}
+	return t.readTextLoop(quote, cdata)
+}
+
+// readTextLoop is readText for any text.
+//
+//go:noinline
+func (t *tokenizer) readTextLoop(quote byte, cdata bool) (string, error) {
 	s := t.s
 	var mask byte
 	switch {

@@ -85,9 +85,9 @@ func byteAt(s string, i int) byte {
 func plainAbsolute(ref string) bool {
 	var rest string
 	switch {
-	case strings.HasPrefix(ref, "https://"):
+	case hasPrefix(ref, "https://"):
 		rest = ref[len("https://"):]
-	case strings.HasPrefix(ref, "http://"):
+	case hasPrefix(ref, "http://"):
 		rest = ref[len("http://"):]
 	default:
 		return false
@@ -143,7 +143,7 @@ func plainBaseOf(u *url.URL) (plainBase, bool) {
 // joined path has "." or ".." segments. false means ref needs net/url.
 func (b plainBase) resolvePlain(ref string) (string, bool) {
 	path, query, hasQuery := cutByte(ref, '?')
-	if ref == "" || strings.HasPrefix(path, "//") || !allURLClass(path, urlPath) || (hasQuery && !allURLClass(query, urlQuery)) {
+	if ref == "" || hasPrefix(path, "//") || !allURLClass(path, urlPath) || (hasQuery && !allURLClass(query, urlQuery)) {
 		return "", false
 	}
 	var full string
