@@ -39,15 +39,22 @@ func callerIDValid(s string) bool {
 }
 
 // noun parses the attributes of a direct child of a taken Dial; nil means the element is
-// not a noun Patchbay uses (Video, Queue, unknown).
-func (p *parser) noun(name string, a attrs) any {
+// not a noun Patchbay uses (Video, Queue, unknown). A target is added to the Dial's
+// targets at once, and built there (finishNoun takes it back if its text is no
+// target): nouns do not nest, so it stays the last one until its end tag.
+func (p *parser) noun(d *dialState, name string, a attrs) any {
 	switch name {
 	case TargetNumber, TargetClient, TargetSip, "Uri":
 		kind := name
 		if kind == "Uri" {
 			kind = TargetSip
 		}
-		t := &Target{
+		if d.dial.Targets == nil {
+			d.dial.Targets = make([]Target, 0, 4)
+		}
+		d.dial.Targets = append(d.dial.Targets, Target{})
+		t := &d.dial.Targets[len(d.dial.Targets)-1]
+		*t = Target{
 			Kind:                 kind,
 			URL:                  p.urlAttr(a, name, "url", CodeInvalidURI),
 			Method:               p.methodAttr(a, name, "method", CodeDialNounMethod),
@@ -146,11 +153,12 @@ func (p *parser) finishNoun(d *dialState, item any, text string) {
 	d.nouns++
 	switch n := item.(type) {
 	case *Target:
-		if fillTarget(n, text) {
-			if d.dial.Targets == nil {
-				d.dial.Targets = make([]Target, 0, 4)
+		if !fillTarget(n, text) {
+			// n is the last target (see noun).
+			d.dial.Targets = d.dial.Targets[:len(d.dial.Targets)-1]
+			if len(d.dial.Targets) == 0 {
+				d.dial.Targets = nil
 			}
-			d.dial.Targets = append(d.dial.Targets, *n)
 		}
 	case *Conference:
 		if text != "" && d.dial.Conference == nil { // the first named Conference wins

@@ -218,7 +218,10 @@ func (t *tokenizer) startTag() error {
 }
 
 // procInst skips a processing instruction after "<?", applying an XML declaration's
-// encoding to the rest of the document.
+// encoding to the rest of the document. Not inlined: it has loops, and runs once or
+// twice a document, where step runs once a token (see skip).
+//
+//go:noinline
 func (t *tokenizer) procInst() error {
 	target, err := t.readName("expected target name after <?")
 	if err != nil {
@@ -481,7 +484,10 @@ func isNameByte(c byte) bool {
 }
 
 // isXMLName checks a name with non-ASCII letters against XML 1.0 (fourth edition)
-// Appendix B, as encoding/xml does.
+// Appendix B, as encoding/xml does. Not inlined: its loop would cost readName's
+// callers a termination check per call (see skip), for names that are rare.
+//
+//go:noinline
 func isXMLName(name string) bool {
 	for i, r := range name {
 		if r == utf8.RuneError {

@@ -21,7 +21,15 @@ func isPrompt(name string) bool {
 }
 
 func isGather(f *frame) bool { _, ok := f.item.(*Gather); return ok }
-func isDial(f *frame) bool   { _, ok := f.item.(*dialState); return ok }
+
+// dialOf returns the Dial a verb frame builds, if it is a taken Dial.
+func dialOf(f *frame) (*dialState, bool) {
+	if f == nil || f.role != roleVerb {
+		return nil, false
+	}
+	d, ok := f.item.(*dialState)
+	return d, ok
+}
 
 // verbHasText reports whether a verb's text is part of its meaning.
 func verbHasText(k Kind) bool {
