@@ -7,7 +7,7 @@ import (
 
 func (p *parser) dial(a attrs) *Dial {
 	const verb = "Dial"
-	d := &Dial{
+	d := newIn(&p.mem.dials, Dial{
 		Mode:      DialModeFork,
 		Action:    p.urlAttr(a, verb, "action", CodeInvalidURI),
 		Method:    p.methodAttr(a, verb, "method", CodeDialMethod),
@@ -15,7 +15,7 @@ func (p *parser) dial(a attrs) *Dial {
 		TimeLimit: p.intAttr(a, verb, "timeLimit", 14400, 1, CodeDialTimeLimit),
 		CallerID:  a.value("callerId"),
 		Record:    p.boolAttr(a, verb, "record", false, CodeDialRecord),
-	}
+	})
 	if !callerIDValid(d.CallerID) {
 		p.warn(CodeDialCallerID, "%q is not a valid callerId for <Dial>; using the caller's From", d.CallerID)
 		d.CallerID = ""
@@ -50,7 +50,7 @@ func (p *parser) noun(d *dialState, name string, a attrs) any {
 			kind = TargetSip
 		}
 		if d.dial.Targets == nil {
-			d.dial.Targets = make([]Target, 0, 4)
+			d.dial.Targets = p.mem.targets.take()
 		}
 		d.dial.Targets = append(d.dial.Targets, Target{})
 		t := &d.dial.Targets[len(d.dial.Targets)-1]
@@ -129,7 +129,7 @@ func spacedEvents(out []string, v string) []string {
 
 func (p *parser) conference(a attrs) *Conference {
 	const verb = "Conference"
-	c := &Conference{
+	c := newIn(&p.mem.conferences, Conference{
 		Muted:                  p.boolAttr(a, verb, "muted", false, CodeConferenceValue),
 		Beep:                   p.boolAttr(a, verb, "beep", true, CodeConferenceValue),
 		StartConferenceOnEnter: p.boolAttr(a, verb, "startConferenceOnEnter", true, CodeConferenceValue),
@@ -137,7 +137,7 @@ func (p *parser) conference(a attrs) *Conference {
 		WaitURL:                DefaultConferenceWaitURL,
 		WaitMethod:             p.methodAttr(a, verb, "waitMethod", CodeConferenceWaitMethod),
 		MaxParticipants:        p.intAttr(a, verb, "maxParticipants", 40, 1, CodeConferenceValue),
-	}
+	})
 	if v, ok := a.get("waitUrl"); ok {
 		if v == "" {
 			c.WaitURL = "" // explicitly no music

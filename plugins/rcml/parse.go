@@ -70,12 +70,15 @@ func (ps *Parser) parse(body []byte, docURL string, share bool) (*Plan, error) {
 	if cap(attrs) == 0 {
 		attrs, stack, chars, verbs = make([]xmlAttr, 0, 8), make([]frame, 0, 8), make([]byte, 0, 256), make([]Verb, 0, 8)
 	}
+	mem := p.mem
+	mem.reset()
 	*p = parser{
 		tok:      tokenizer{s: text, attrs: attrs, buf: buf},
 		base:     base,
 		inserted: inserted,
 		stack:    stack,
 		text:     chars,
+		mem:      mem,
 	}
 	p.plan.Verbs = verbs
 	if err := p.run(); err != nil {
@@ -89,6 +92,67 @@ func (ps *Parser) parse(body []byte, docURL string, share bool) (*Plan, error) {
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// parseMemory is where a Parser builds a plan's parts: each is an element of a slice
+// emptied at the start of every parse rather than an allocation of its own, so that a
+// Parser that has seen a document's shape parses the next like it without allocating
+// them. A slice that grows leaves the parts already handed out in its old array, still
+// referenced by the plan, so they stay valid.
+type parseMemory struct {
+	plays       []Play
+	says        []Say
+	pauses      []Pause
+	redirects   []Redirect
+	rejects     []Reject
+	gathers     []Gather
+	records     []Record
+	dials       []Dial
+	dialStates  []dialState
+	conferences []Conference
+	smses       []Sms
+	faxes       []Fax
+	emails      []Email
+	// targets and prompts are the lists of Dials and Gathers.
+	targets listPool[Target]
+	prompts listPool[Verb]
+}
+
+func (m *parseMemory) reset() {
+	m.plays, m.says, m.pauses, m.redirects, m.rejects = m.plays[:0], m.says[:0], m.pauses[:0], m.redirects[:0], m.rejects[:0]
+	m.gathers, m.records, m.dials, m.dialStates = m.gathers[:0], m.records[:0], m.dials[:0], m.dialStates[:0]
+	m.conferences, m.smses, m.faxes, m.emails = m.conferences[:0], m.smses[:0], m.faxes[:0], m.emails[:0]
+	m.targets.used, m.prompts.used = 0, 0
+}
+
+// newIn adds v to slab and returns where it is.
+func newIn[T any](slab *[]T, v T) *T {
+	if n := len(*slab); n < cap(*slab) {
+		*slab = (*slab)[:n+1]
+	} else {
+		*slab = append(*slab, v)
+		return &(*slab)[n]
+	}
+	e := &(*slab)[len(*slab)-1]
+	*e = v
+	return e
+}
+
+// listPool hands out empty lists with room for four elements, reused from parse to
+// parse. A list that needs more grows away from its pooled array, which is handed out
+// again next time.
+type listPool[T any] struct {
+	lists [][]T
+	used  int
+}
+
+func (l *listPool[T]) take() []T {
+	if l.used == len(l.lists) {
+		l.lists = append(l.lists, make([]T, 0, 4))
+	}
+	list := l.lists[l.used][:0]
+	l.used++
+	return list
+}
 
 // role says what an open element is to the walk.
 type role uint8
@@ -120,6 +184,7 @@ type frame struct {
 
 // parser holds the state of one Parse call.
 type parser struct {
+	mem      parseMemory
 	tok      tokenizer
 	base     documentBase
 	inserted []int
@@ -260,6 +325,9 @@ func (p *parser) end() {
 	case rolePrompt:
 		g, _ := p.stack[len(p.stack)-1].item.(*Gather) // a prompt's parent is always its Gather
 		if g != nil && p.finishPrompt(&f.prompt, text) {
+			if g.Prompts == nil {
+				g.Prompts = p.mem.prompts.take()
+			}
 			g.Prompts = append(g.Prompts, f.prompt)
 		}
 	case roleNoun:

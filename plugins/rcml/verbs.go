@@ -63,14 +63,14 @@ func (p *parser) verb(name string, a attrs) (Verb, any, error) {
 	case KindHangup:
 		return v, nil, nil
 	case KindRedirect:
-		v.Redirect = &Redirect{Method: p.methodAttr(a, name, "method", CodeRedirectMethod)}
+		v.Redirect = newIn(&p.mem.redirects, Redirect{Method: p.methodAttr(a, name, "method", CodeRedirectMethod)})
 		return v, v.Redirect, nil
 	case KindReject:
 		v.Reject = p.reject(a)
 		return v, v.Reject, nil
 	case KindDial:
 		v.Dial = p.dial(a)
-		return v, &dialState{dial: v.Dial}, nil
+		return v, newIn(&p.mem.dialStates, dialState{dial: v.Dial}), nil
 	case KindGather:
 		g, err := p.gather(a)
 		v.Gather = g
@@ -79,26 +79,26 @@ func (p *parser) verb(name string, a attrs) (Verb, any, error) {
 		v.Record = p.record(a)
 		return v, v.Record, nil
 	case KindSms:
-		v.Sms = &Sms{
+		v.Sms = newIn(&p.mem.smses, Sms{
 			To: a.value("to"), From: a.value("from"),
 			Action:         p.urlAttr(a, name, "action", CodeInvalidURI),
 			Method:         p.methodAttr(a, name, "method", CodeMessageMethod),
 			StatusCallback: p.urlAttr(a, name, "statusCallback", CodeInvalidURI),
-		}
+		})
 		return v, v.Sms, nil
 	case KindFax:
-		v.Fax = &Fax{
+		v.Fax = newIn(&p.mem.faxes, Fax{
 			To: a.value("to"), From: a.value("from"),
 			Action:         p.urlAttr(a, name, "action", CodeInvalidURI),
 			Method:         p.methodAttr(a, name, "method", CodeMessageMethod),
 			StatusCallback: p.urlAttr(a, name, "statusCallback", CodeInvalidURI),
-		}
+		})
 		return v, v.Fax, nil
 	case KindEmail:
-		v.Email = &Email{
+		v.Email = newIn(&p.mem.emails, Email{
 			To: a.value("to"), From: a.value("from"), CC: a.value("cc"), BCC: a.value("bcc"),
 			Subject: a.value("subject"),
-		}
+		})
 		if v.Email.Subject == "" {
 			v.Email.Subject = DefaultEmailSubject
 		}
@@ -163,7 +163,7 @@ func (p *parser) finishPrompt(v *Verb, text string) bool {
 }
 
 func (p *parser) play(a attrs) *Play {
-	return &Play{Loop: p.intAttr(a, "Play", "loop", 1, 0, CodePlayLoop)}
+	return newIn(&p.mem.plays, Play{Loop: p.intAttr(a, "Play", "loop", 1, 0, CodePlayLoop)})
 }
 
 func (p *parser) say(a attrs, inGather bool) *Say {
@@ -171,7 +171,7 @@ func (p *parser) say(a attrs, inGather bool) *Say {
 	if inGather {
 		voiceCode, loopCode = CodeGatherSayVoice, CodeGatherSayLoop
 	}
-	s := &Say{Voice: "man", Language: a.value("language"), Loop: p.intAttr(a, "Say", "loop", 1, 0, loopCode)}
+	s := newIn(&p.mem.says, Say{Voice: "man", Language: a.value("language"), Loop: p.intAttr(a, "Say", "loop", 1, 0, loopCode)})
 	switch v := a.value("voice"); {
 	case v == "" || equalFold(v, "man"):
 	case equalFold(v, "woman"):
@@ -186,11 +186,11 @@ func (p *parser) say(a attrs, inGather bool) *Say {
 }
 
 func (p *parser) pause(a attrs) *Pause {
-	return &Pause{Length: p.intAttr(a, "Pause", "length", 1, 0, CodePauseLength)}
+	return newIn(&p.mem.pauses, Pause{Length: p.intAttr(a, "Pause", "length", 1, 0, CodePauseLength)})
 }
 
 func (p *parser) reject(a attrs) *Reject {
-	r := &Reject{Reason: RejectRejected}
+	r := newIn(&p.mem.rejects, Reject{Reason: RejectRejected})
 	switch v := a.value("reason"); {
 	case v == "" || equalFold(v, RejectRejected):
 	case equalFold(v, RejectBusy):
@@ -203,7 +203,7 @@ func (p *parser) reject(a attrs) *Reject {
 
 func (p *parser) gather(a attrs) (*Gather, error) {
 	const verb = "Gather"
-	g := &Gather{
+	g := newIn(&p.mem.gathers, Gather{
 		Action:                      p.urlAttr(a, verb, "action", CodeInvalidURI),
 		Method:                      p.methodAttr(a, verb, "method", CodeGatherMethod),
 		Timeout:                     p.intAttr(a, verb, "timeout", 5, 0, CodeGatherTimeout),
@@ -214,7 +214,7 @@ func (p *parser) gather(a attrs) (*Gather, error) {
 		Language:                    a.value("language"),
 		PartialResultCallback:       p.urlAttr(a, verb, "partialResultCallback", CodeInvalidURI),
 		PartialResultCallbackMethod: p.methodAttr(a, verb, "partialResultCallbackMethod", CodeGatherMethod),
-	}
+	})
 	if v := a.value("finishOnKey"); v != "" {
 		if keysValid(v) {
 			g.FinishOnKey = v
@@ -293,7 +293,7 @@ func (p *parser) hints(v string) ([]string, error) {
 
 func (p *parser) record(a attrs) *Record {
 	const verb = "Record"
-	r := &Record{
+	r := newIn(&p.mem.records, Record{
 		Action:             p.urlAttr(a, verb, "action", CodeInvalidURI),
 		Method:             p.methodAttr(a, verb, "method", CodeRecordMethod),
 		Timeout:            p.intAttr(a, verb, "timeout", 5, 0, CodeRecordValue),
@@ -303,7 +303,7 @@ func (p *parser) record(a attrs) *Record {
 		Transcribe:         p.boolAttr(a, verb, "transcribe", false, CodeRecordValue),
 		TranscribeCallback: p.urlAttr(a, verb, "transcribeCallback", CodeInvalidURI),
 		Media:              MediaAudioOnly,
-	}
+	})
 	if v, ok := a.get("finishOnKey"); ok {
 		switch {
 		case v == "-1":

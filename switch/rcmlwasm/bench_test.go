@@ -43,11 +43,12 @@ func BenchmarkParseDistinct(b *testing.B) {
 }
 
 // warmParses run before measuring. A switch parses for days; its first
-// few hundred parses after start also pay for the host's first collections
-// of what compiling the guest left behind and for the guest's heap growing
-// to its working size (measured: until ~600 parses in, runs of parses take
-// 2-3x their later time), which is start-up, not what a parse costs.
-const warmParses = 1000
+// parses after start also pay for the host's first collections of what
+// compiling the guest left behind and for the guest's heap growing to its
+// working size, which takes until its first collection (the guest collects
+// every 2,048 parses; see plugins/rcml/guest): start-up, not what a parse
+// costs.
+const warmParses = 2500
 
 func measure(b *testing.B, parse func() (*rcml.Plan, error)) {
 	b.Helper()

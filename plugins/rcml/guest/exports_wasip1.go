@@ -21,8 +21,8 @@ var buffers struct {
 	input []byte
 }
 
-// parser is reused by every call: a parse then allocates a third of what it
-// would with a new one, so collections come three times less often (see
+// parser is reused by every call: a parse then allocates a tenth of what it
+// would with a new one, so collections come ten times less often (see
 // collectEvery).
 var parser rcml.Parser
 
@@ -76,17 +76,17 @@ func exportHandle(ptr, size uint32) uint64 {
 // collectEvery is how many parses run between two collections the guest
 // starts itself.
 //
-// A parse of a typical document allocates ~3 KiB with the reused parser.
-// Left to itself, Go's collector starts a cycle when the heap reaches its
-// goal (4 MiB at least), and with no other thread in a wasm guest the
-// cycle's mark work is done by the parses that follow, as assists: a few
-// dozen parses in every few hundred each ran 2-4 times slower, which set the
-// p99. A full collection after every collectEvery-th parse (~3 MiB
-// allocated, under the goal) keeps the heap from reaching it: the whole
-// cycle (~2 ms) and the slower parse after it fall on two parses in 1,024,
-// too few to move the p99. Documents that allocate more still meet the goal
-// sooner and are collected the ordinary way.
-const collectEvery = 1024
+// With the reused parser a typical parse allocates under 1 KiB (strings of
+// resolved URLs, a header map). Left to itself, Go's collector starts a
+// cycle when the heap reaches its goal (4 MiB at least), and with no other
+// thread in a wasm guest the cycle's mark work is done by the parses that
+// follow, as assists: a few dozen parses in every few hundred each ran 2-4
+// times slower, which set the p99. A full collection after every
+// collectEvery-th parse (~1.6 MiB allocated, under the goal) keeps the heap
+// from reaching it: the whole cycle (~2.5 ms) and the slower parse after it
+// fall on two parses in 2,048. Documents that allocate more still meet the
+// goal sooner and are collected the ordinary way.
+const collectEvery = 2048
 
 var parses int
 
