@@ -87,6 +87,9 @@ func mediaType(contentType string) (string, string) {
 
 // isLatin1 reports whether Content-Type parameters declare an ISO-8859-1 charset.
 func isLatin1(params string) bool {
+	if params == "" { // the usual Content-Type: no Split, which allocates
+		return false
+	}
 	for _, p := range strings.Split(params, ";") {
 		k, v, _ := cutByte(p, '=')
 		if !strings.EqualFold(strings.TrimSpace(k), "charset") {
