@@ -1,10 +1,6 @@
 package rcml
 
-import (
-	"fmt"
-	"strconv"
-	"strings"
-)
+import "fmt"
 
 // attrs are the attributes of one element. Names are matched on their local part,
 // case-sensitively, and values are trimmed, as upstream.
@@ -39,42 +35,6 @@ func (a attrs) getLoop(name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-// equalFold is strings.EqualFold with a loop-free test for the usual case, a value
-// written exactly as expected (EqualFold loops per byte, a termination check each in
-// wasm).
-func equalFold(v, want string) bool {
-	return equalString(v, want) || equalFoldLoop(v, want)
-}
-
-// equalFoldLoop keeps EqualFold's loop out of equalFold's callers.
-//
-//go:noinline
-func equalFoldLoop(v, want string) bool { return strings.EqualFold(v, want) }
-
-// atoi is strconv.Atoi with a loop-free road for one to four ASCII digits,
-// nearly every number in RCML (Atoi loops per digit).
-func atoi(v string) (int, error) {
-	if len(v) >= 1 && len(v) <= 4 {
-		b := [4]byte{'0', '0', '0', '0'}
-		copy(b[4-len(v):], v)
-		// A byte below '0' wraps around, so one comparison per digit.
-		d0, d1, d2, d3 := b[0]-'0', b[1]-'0', b[2]-'0', b[3]-'0'
-		if d0 <= 9 && d1 <= 9 && d2 <= 9 && d3 <= 9 {
-			return int(d0)*1000 + int(d1)*100 + int(d2)*10 + int(d3), nil
-		}
-	}
-	return strconv.Atoi(v)
-}
-
-// trimSpace is strings.TrimSpace with a loop-free test for the usual case: values
-// and texts rarely need trimming, and TrimSpace loops over the bytes it trims.
-func trimSpace(v string) string {
-	if v == "" || (v[0] > ' ' && v[0] < 0x80 && v[len(v)-1] > ' ' && v[len(v)-1] < 0x80) {
-		return v
-	}
-	return strings.TrimSpace(v)
 }
 
 // value returns the trimmed value of the named attribute, "" when absent.

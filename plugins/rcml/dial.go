@@ -154,11 +154,10 @@ func (p *parser) finishNoun(d *dialState, item any, text string) {
 	switch n := item.(type) {
 	case *Target:
 		if !fillTarget(n, text) {
-			// n is the last target (see noun).
+			// n is the last target (see noun). An emptied list stays the
+			// Dial's, for its next noun: finishDial drops a Dial whose
+			// targets are all invalid, so no plan has an empty list.
 			d.dial.Targets = d.dial.Targets[:len(d.dial.Targets)-1]
-			if len(d.dial.Targets) == 0 {
-				d.dial.Targets = nil
-			}
 		}
 	case *Conference:
 		if text != "" && d.dial.Conference == nil { // the first named Conference wins

@@ -66,7 +66,7 @@ func (ps *Parser) parse(body []byte, docURL string, share bool) (*Plan, error) {
 	// The slices of the last parse, emptied. Their first capacities fit a
 	// typical document, so that they do not grow one allocation at a time
 	// (each a long call chain in wasm).
-	attrs, stack, chars, buf, verbs := p.tok.attrs[:0], p.stack[:0], p.text[:0], p.tok.buf[:0], p.plan.Verbs[:0]
+	attrs, stack, chars, buf, verbs := reuse(p.tok.attrs), p.stack[:0], p.text[:0], p.tok.buf[:0], reuse(p.plan.Verbs)
 	if cap(attrs) == 0 {
 		attrs, stack, chars, verbs = make([]xmlAttr, 0, 8), make([]frame, 0, 8), make([]byte, 0, 256), make([]Verb, 0, 8)
 	}
@@ -86,7 +86,7 @@ func (ps *Parser) parse(body []byte, docURL string, share bool) (*Plan, error) {
 	}
 	p.compact()
 	if p.plan.Verbs == nil {
-		p.plan.Verbs = []Verb{} // "verbs": [] rather than null on the wire
+		p.plan.Verbs = []Verb{} // a plan's verbs are never nil (as the decoded plan's)
 	}
 	return &p.plan, nil
 }
@@ -117,24 +117,31 @@ type parseMemory struct {
 	prompts listPool[Verb]
 }
 
+// keptElements bounds what a Parser keeps of a slice from one parse to the next: a
+// document with thousands of verbs must not leave their memory to the parser for good.
+const keptElements = 256
+
+// reuse empties s for the next parse, or drops it if it grew past keptElements.
+func reuse[T any](s []T) []T {
+	if cap(s) > keptElements {
+		return nil
+	}
+	return s[:0]
+}
+
 func (m *parseMemory) reset() {
-	m.plays, m.says, m.pauses, m.redirects, m.rejects = m.plays[:0], m.says[:0], m.pauses[:0], m.redirects[:0], m.rejects[:0]
-	m.gathers, m.records, m.dials, m.dialStates = m.gathers[:0], m.records[:0], m.dials[:0], m.dialStates[:0]
-	m.conferences, m.smses, m.faxes, m.emails = m.conferences[:0], m.smses[:0], m.faxes[:0], m.emails[:0]
-	m.targets.used, m.prompts.used = 0, 0
+	m.plays, m.says, m.pauses, m.redirects = reuse(m.plays), reuse(m.says), reuse(m.pauses), reuse(m.redirects)
+	m.rejects, m.gathers, m.records, m.dials = reuse(m.rejects), reuse(m.gathers), reuse(m.records), reuse(m.dials)
+	m.dialStates, m.conferences, m.smses = reuse(m.dialStates), reuse(m.conferences), reuse(m.smses)
+	m.faxes, m.emails = reuse(m.faxes), reuse(m.emails)
+	m.targets.reset()
+	m.prompts.reset()
 }
 
 // newIn adds v to slab and returns where it is.
 func newIn[T any](slab *[]T, v T) *T {
-	if n := len(*slab); n < cap(*slab) {
-		*slab = (*slab)[:n+1]
-	} else {
-		*slab = append(*slab, v)
-		return &(*slab)[n]
-	}
-	e := &(*slab)[len(*slab)-1]
-	*e = v
-	return e
+	*slab = append(*slab, v)
+	return &(*slab)[len(*slab)-1]
 }
 
 // listPool hands out empty lists with room for four elements, reused from parse to
@@ -143,6 +150,14 @@ func newIn[T any](slab *[]T, v T) *T {
 type listPool[T any] struct {
 	lists [][]T
 	used  int
+}
+
+func (l *listPool[T]) reset() {
+	if len(l.lists) > keptElements {
+		clear(l.lists[keptElements:])
+		l.lists = l.lists[:keptElements]
+	}
+	l.used = 0
 }
 
 func (l *listPool[T]) take() []T {

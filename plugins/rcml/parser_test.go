@@ -2,6 +2,7 @@ package rcml
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -45,5 +46,27 @@ func TestParserReusesItsMemory(t *testing.T) {
 	reused := testing.AllocsPerRun(50, func() { ps.Parse(body, testDocURL) })
 	if reused >= fresh-4 {
 		t.Fatalf("%v allocations with a reused Parser, %v with a new one", reused, fresh)
+	}
+}
+
+// TestParserKeepsBoundedMemory: a large document does not leave its memory
+// to the Parser for good, and a Dial's invalid nouns reuse one list.
+func TestParserKeepsBoundedMemory(t *testing.T) {
+	var ps Parser
+	big := "<Response><Dial>" + strings.Repeat("<Number/>", 3000) + "</Dial>" + strings.Repeat("<Pause/>", 3000) + "</Response>"
+	if _, err := ps.Parse([]byte(big), testDocURL); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ps.p.mem.targets.lists); n != 1 {
+		t.Errorf("3,000 empty nouns of one Dial took %d target lists, want 1", n)
+	}
+	if _, err := ps.Parse([]byte(typicalDoc), testDocURL); err != nil {
+		t.Fatal(err)
+	}
+	if c := cap(ps.p.mem.pauses); c > keptElements {
+		t.Errorf("the parser kept room for %d pauses", c)
+	}
+	if c := cap(ps.p.plan.Verbs); c > keptElements {
+		t.Errorf("the parser kept room for %d verbs", c)
 	}
 }

@@ -1,11 +1,15 @@
 package rcml
 
-import "math/bits"
+import (
+	"math/bits"
+	"strconv"
+	"strings"
+)
 
 // Word-at-a-time searches. In a wasm guest every loop iteration costs a
 // termination check (~35 ns, wazero's WithCloseOnContextDone) and
 // strings.IndexByte's memchr walks four bytes per iteration after aligning
-// byte by byte, so these look at sixteen bytes per iteration and end with
+// byte by byte, so these look at 16 or 32 bytes per iteration and end with
 // one overlapping word instead of a byte loop.
 
 const (
@@ -106,7 +110,7 @@ func indexEitherBytes(s string, i int, a, b byte) int {
 	return -1
 }
 
-// indexByte is strings.IndexByte(s[i:], c)+i (or -1) at sixteen bytes per
+// indexByte is strings.IndexByte(s[i:], c)+i (or -1) at 16 or 32 bytes per
 // iteration; c must not be zero.
 func indexByte(s string, i int, c byte) int { return indexEither(s, i, c, c) }
 
@@ -160,4 +164,40 @@ func equalString(a, b string) bool {
 	}
 	// One to three bytes: the first, the middle and the last.
 	return a[0] == b[0] && a[n/2] == b[n/2] && a[n-1] == b[n-1]
+}
+
+// equalFold is strings.EqualFold with a loop-free test for the usual case, a value
+// written exactly as expected (EqualFold loops per byte, a termination check each in
+// wasm).
+func equalFold(v, want string) bool {
+	return equalString(v, want) || equalFoldLoop(v, want)
+}
+
+// equalFoldLoop keeps EqualFold's loop out of equalFold's callers.
+//
+//go:noinline
+func equalFoldLoop(v, want string) bool { return strings.EqualFold(v, want) }
+
+// atoi is strconv.Atoi with a loop-free road for one to four ASCII digits,
+// nearly every number in RCML (Atoi loops per digit).
+func atoi(v string) (int, error) {
+	if len(v) >= 1 && len(v) <= 4 {
+		b := [4]byte{'0', '0', '0', '0'}
+		copy(b[4-len(v):], v)
+		// A byte below '0' wraps around, so one comparison per digit.
+		d0, d1, d2, d3 := b[0]-'0', b[1]-'0', b[2]-'0', b[3]-'0'
+		if d0 <= 9 && d1 <= 9 && d2 <= 9 && d3 <= 9 {
+			return int(d0)*1000 + int(d1)*100 + int(d2)*10 + int(d3), nil
+		}
+	}
+	return strconv.Atoi(v)
+}
+
+// trimSpace is strings.TrimSpace with a loop-free test for the usual case: values
+// and texts rarely need trimming, and TrimSpace loops over the bytes it trims.
+func trimSpace(v string) string {
+	if v == "" || (v[0] > ' ' && v[0] < 0x80 && v[len(v)-1] > ' ' && v[len(v)-1] < 0x80) {
+		return v
+	}
+	return strings.TrimSpace(v)
 }

@@ -101,8 +101,8 @@ func (t *tokenizer) nextAfterSkipping() (tokenKind, error) {
 }
 
 // step reads one token, or skips a processing instruction, comment or
-// directive and reports that it did.
-func (t *tokenizer) step() (kind tokenKind, skipped bool, err error) {
+// directive and reports that it did (the second result).
+func (t *tokenizer) step() (tokenKind, bool, error) {
 	if t.pos >= len(t.s) {
 		return tokEOF, false, nil
 	}
@@ -385,13 +385,8 @@ func (t *tokenizer) space() {
 
 //go:noinline
 func (t *tokenizer) spaceLoop() {
-	for t.pos < len(t.s) {
-		switch t.s[t.pos] {
-		case ' ', '\t', '\r', '\n':
-			t.pos++
-		default:
-			return
-		}
+	for t.pos < len(t.s) && isSpace(t.s[t.pos]) {
+		t.pos++
 	}
 }
 
@@ -519,7 +514,7 @@ const (
 // check (wazero's WithCloseOnContextDone), and so does every call of a function that
 // has a loop, on entry (Go's wasm backend puts the whole function in its dispatch
 // loop). So skip is straight-line code for a run shorter than eight bytes, most of
-// them, and leaves longer ones to skipLong, which tests eight bytes per iteration.
+// them, and leaves longer ones to skipLong, which tests sixteen bytes per iteration.
 func skip(s string, i int, mask byte) int {
 	if i+8 <= len(s) && charClass[s[i]]&mask == 0 && charClass[s[i+1]]&mask == 0 &&
 		charClass[s[i+2]]&mask == 0 && charClass[s[i+3]]&mask == 0 && charClass[s[i+4]]&mask == 0 &&

@@ -70,7 +70,7 @@ func urlClass8(s string, i int, mask byte) bool {
 		urlClass[s[i+4]]&urlClass[s[i+5]]&urlClass[s[i+6]]&urlClass[s[i+7]]&mask != 0
 }
 
-// byteAt is s[i], or 'a' (a letter, of every URL class) past the end.
+// byteAt is s[i], or 'a' (a letter: every URL class has it) past the end.
 func byteAt(s string, i int) byte {
 	if i < len(s) {
 		return s[i]

@@ -125,3 +125,25 @@ func TestCallbackEventsPlainRoad(t *testing.T) {
 		}
 	}
 }
+
+// FuzzAllURLClass holds allURLClass, straight-line for short strings and
+// eight bytes at a time past them, to a byte loop. FuzzResolveFast cannot
+// catch a wrong false: the slow road then gives the same answer.
+func FuzzAllURLClass(f *testing.F) {
+	for _, s := range []string{"", "a", "app.example.com", "app.example.co", "/ivr/menu.xml", "a b", "abcdefg", "abcdefgh", "abcdefghi", "abcdefghijklmnop%"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, mask := range []byte{urlHost, urlPath, urlQuery, urlRest, urlEvent, urlHost | urlPath} {
+			want := true
+			for i := 0; i < len(s); i++ {
+				if urlClass[s[i]]&mask == 0 {
+					want = false
+				}
+			}
+			if got := allURLClass(s, mask); got != want {
+				t.Fatalf("allURLClass(%q, %#x) = %v, want %v", s, mask, got, want)
+			}
+		}
+	})
+}

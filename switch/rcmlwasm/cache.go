@@ -16,7 +16,7 @@ type cacheKey [32]byte
 type answer struct {
 	plan    *rcml.Plan
 	failure *wire.Failure
-	size    int64 // encoded size, what the cache counts
+	size    int64 // estimated memory, what the cache counts (footprint)
 }
 
 // result is the answer as Handle returns it; an error is rebuilt each time so

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,14 +129,15 @@ func (in *Interpreter) Handle(ctx context.Context, d rcml.Document) (*rcml.Plan,
 // failure, matching ErrSandbox.
 func (in *Interpreter) run(ctx context.Context, d rcml.Document) (*answer, error) {
 	buf := in.inputs.Get().(*[]byte)
-	input := wire.AppendInput((*buf)[:0], d)
+	input := wire.AppendInput(slices.Grow((*buf)[:0], wire.InputSize(d)), d)
 	out, err := in.mod.Invoke(ctx, Hook, input, wasmhost.CallInfo{})
 	// Invoke copied the input into the guest; keep the capacity for the
-	// next parse, unless a rare large document grew it.
+	// next parse, unless a rare large document grew it (then the buffer
+	// goes back as it was).
 	if cap(input) <= maxPooledInput {
 		*buf = input
-		in.inputs.Put(buf)
 	}
+	in.inputs.Put(buf)
 	if err != nil {
 		return nil, in.failed(d, err)
 	}
@@ -144,8 +146,14 @@ func (in *Interpreter) run(ctx context.Context, d rcml.Document) (*answer, error
 	if err != nil {
 		return nil, in.failed(d, err)
 	}
-	return &answer{plan: o.Plan, failure: o.Failure, size: int64(len(out))}, nil
+	return &answer{plan: o.Plan, failure: o.Failure, size: footprint(len(out))}, nil
 }
+
+// footprint estimates the memory of a decoded answer from its output's
+// size: the plan keeps the output, which its strings share, and its Go
+// values take ~2.3 times as much again for the typical plan (measured), so
+// four times the output bounds it.
+func footprint(outputBytes int) int64 { return 4 * int64(outputBytes) }
 
 func (in *Interpreter) failed(d rcml.Document, err error) error {
 	if !errors.Is(err, wasmhost.ErrCanceled) {
@@ -198,7 +206,8 @@ type Stats struct {
 	Hits, Misses, Coalesced uint64
 	// Evictions counts plans dropped to stay within the cache's bounds.
 	Evictions uint64
-	// Entries and Bytes are the cache's content (encoded size).
+	// Entries and Bytes are the cache's content (Bytes its estimated
+	// memory; see WithCacheBytes).
 	Entries int
 	Bytes   int64
 	// SandboxFailures counts guest runs that ended in a sandbox failure

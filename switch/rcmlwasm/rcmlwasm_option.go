@@ -54,8 +54,10 @@ func WithCacheEntries(n int) Option {
 	}
 }
 
-// WithCacheBytes bounds the cached plans' total size, counted as their
-// encoded size (the Go values are about twice as big). Default 32 MiB.
+// WithCacheBytes bounds the cached plans' total memory, estimated as four
+// times the guest's encoded plan (the plan keeps its encoding, which its
+// strings share; its Go values take ~2.3 times as much again). Default
+// 32 MiB.
 func WithCacheBytes(n int64) Option {
 	return func(c *config) error {
 		if n < 0 {

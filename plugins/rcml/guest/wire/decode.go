@@ -41,19 +41,19 @@ func DecodeOutput(out []byte) (Output, error) {
 	var o Output
 	switch out[1] {
 	case tagPlan:
-		p := &rcml.Plan{Verbs: r.verbs()}
+		p := &rcml.Plan{Verbs: r.verbs(partAll)}
 		if p.Verbs == nil {
 			p.Verbs = []rcml.Verb{}
 		}
-		if n := r.count(); n > 0 {
+		if n := r.count(minWarningSize); n > 0 {
 			p.Warnings = make([]rcml.Warning, n)
 			for i := range p.Warnings {
-				p.Warnings[i] = rcml.Warning{Code: r.int(), Message: r.str()}
+				p.Warnings[i] = rcml.Warning{Code: r.readInt(), Message: r.readString()}
 			}
 		}
 		o.Plan = p
 	case tagFailure:
-		f := &Failure{Kind: r.str(), Cause: r.str(), Line: r.int(), Offset: r.int64(), Message: r.str()}
+		f := &Failure{Kind: r.readString(), Cause: r.readString(), Line: r.readInt(), Offset: r.readInt64(), Message: r.readString()}
 		if r.err == nil && f.Kind == "" {
 			r.fail("a failure without a kind")
 		}
@@ -105,7 +105,7 @@ func (r *reader) u32() uint32 {
 	return le32(v)
 }
 
-func (r *reader) int64() int64 {
+func (r *reader) readInt64() int64 {
 	v := r.take(8)
 	if len(v) < 8 {
 		return 0
@@ -122,8 +122,8 @@ func le32(v string) uint32 {
 
 // int reads an integer of the plan types (int), refusing one that does
 // not fit.
-func (r *reader) int() int {
-	v := r.int64()
+func (r *reader) readInt() int {
+	v := r.readInt64()
 	if int64(int(v)) != v {
 		r.fail("an integer out of range")
 		return 0
@@ -131,7 +131,7 @@ func (r *reader) int() int {
 	return int(v)
 }
 
-func (r *reader) bool() bool {
+func (r *reader) readBool() bool {
 	v := r.take(1)
 	switch {
 	case v == "":
@@ -143,71 +143,84 @@ func (r *reader) bool() bool {
 	return v[0] == 1
 }
 
-func (r *reader) str() string {
+func (r *reader) readString() string {
 	return validUTF8(r.take(int(r.u32())))
 }
 
-// count reads a list's length, refusing one longer than the bytes left
-// (every element takes at least one), so garbage cannot make the host
-// allocate more than the output's size.
-func (r *reader) count() int {
+// The fewest bytes an element of each kind of list takes in an output.
+const (
+	minStringSize  = 4     // its length
+	minWarningSize = 8 + 4 // code, message
+	minHeaderSize  = 4 + 4 // name, value
+	minVerbSize    = 4 + 2 // kind, parts
+	minTargetSize  = 10 * 4
+)
+
+// count reads a list's length, refusing one whose elements, at size bytes
+// each at least, would not fit in the bytes left. A list is allocated at its
+// length before its elements are read, so this bounds what garbage can make
+// the host allocate: a few dozen times the output's size at most (a Verb
+// takes 104 bytes and at least 6 in an output, and lists of verbs nest one
+// level, a Gather's prompts).
+func (r *reader) count(size int) int {
 	n := r.u32()
-	if uint64(n) > uint64(len(r.s)-r.i) {
+	if uint64(n)*uint64(size) > uint64(len(r.s)-r.i) {
 		r.fail("a list longer than the output")
 		return 0
 	}
 	return int(n)
 }
 
-func (r *reader) strs() []string {
-	n := r.count()
+func (r *reader) readStrings() []string {
+	n := r.count(minStringSize)
 	if n == 0 {
 		return nil
 	}
 	vs := make([]string, n)
 	for i := range vs {
-		vs[i] = r.str()
+		vs[i] = r.readString()
 	}
 	return vs
 }
 
-func (r *reader) verbs() []rcml.Verb {
-	n := r.count()
+// verbs reads a list of verbs with no parts but allowed.
+func (r *reader) verbs(allowed uint16) []rcml.Verb {
+	n := r.count(minVerbSize)
 	if n == 0 {
 		return nil
 	}
 	vs := make([]rcml.Verb, n)
 	for i := range vs {
-		r.verb(&vs[i])
+		r.verb(&vs[i], allowed)
 	}
 	return vs
 }
 
-func (r *reader) verb(v *rcml.Verb) {
-	v.Kind = rcml.Kind(r.str())
+func (r *reader) verb(v *rcml.Verb, allowed uint16) {
+	v.Kind = rcml.Kind(r.readString())
 	p := r.take(2)
 	if len(p) < 2 {
 		return
 	}
 	parts := uint16(p[0]) | uint16(p[1])<<8
-	if parts&^partAll != 0 {
-		r.fail("unknown verb parts")
+	if parts&^allowed != 0 {
+		r.fail("unknown verb parts, or parts a prompt cannot have")
 		return
 	}
 	if parts&partPlay != 0 {
-		v.Play = &rcml.Play{URL: r.str(), Loop: r.int()}
+		v.Play = &rcml.Play{URL: r.readString(), Loop: r.readInt()}
 	}
 	if parts&partSay != 0 {
-		v.Say = &rcml.Say{Text: r.str(), Voice: r.str(), Language: r.str(), Loop: r.int()}
+		v.Say = &rcml.Say{Text: r.readString(), Voice: r.readString(), Language: r.readString(), Loop: r.readInt()}
 	}
 	if parts&partPause != 0 {
-		v.Pause = &rcml.Pause{Length: r.int()}
+		v.Pause = &rcml.Pause{Length: r.readInt()}
 	}
 	if parts&partRedirect != 0 {
-		v.Redirect = &rcml.Redirect{URL: r.str(), Method: r.str()}
+		v.Redirect = &rcml.Redirect{URL: r.readString(), Method: r.readString()}
 	}
 	if parts&partReject != 0 {
-		v.Reject = &rcml.Reject{Reason: r.str()}
+		v.Reject = &rcml.Reject{Reason: r.readString()}
 	}
 	if parts&partDial != 0 {
 		v.Dial = r.dial()
@@ -216,54 +229,54 @@ func (r *reader) verb(v *rcml.Verb) {
 		v.Gather = r.gather()
 	}
 	if parts&partRecord != 0 {
-		v.Record = &rcml.Record{Action: r.str(), Method: r.str(), Timeout: r.int(), FinishOnKey: r.str(), MaxLength: r.int(),
-			PlayBeep: r.bool(), Transcribe: r.bool(), TranscribeCallback: r.str(), Media: r.str()}
+		v.Record = &rcml.Record{Action: r.readString(), Method: r.readString(), Timeout: r.readInt(), FinishOnKey: r.readString(), MaxLength: r.readInt(),
+			PlayBeep: r.readBool(), Transcribe: r.readBool(), TranscribeCallback: r.readString(), Media: r.readString()}
 	}
 	if parts&partSms != 0 {
-		v.Sms = &rcml.Sms{Body: r.str(), To: r.str(), From: r.str(), Action: r.str(), Method: r.str(), StatusCallback: r.str()}
+		v.Sms = &rcml.Sms{Body: r.readString(), To: r.readString(), From: r.readString(), Action: r.readString(), Method: r.readString(), StatusCallback: r.readString()}
 	}
 	if parts&partFax != 0 {
-		v.Fax = &rcml.Fax{Document: r.str(), To: r.str(), From: r.str(), Action: r.str(), Method: r.str(), StatusCallback: r.str()}
+		v.Fax = &rcml.Fax{Document: r.readString(), To: r.readString(), From: r.readString(), Action: r.readString(), Method: r.readString(), StatusCallback: r.readString()}
 	}
 	if parts&partEmail != 0 {
-		v.Email = &rcml.Email{Body: r.str(), To: r.str(), From: r.str(), CC: r.str(), BCC: r.str(), Subject: r.str()}
+		v.Email = &rcml.Email{Body: r.readString(), To: r.readString(), From: r.readString(), CC: r.readString(), BCC: r.readString(), Subject: r.readString()}
 	}
 }
 
 func (r *reader) gather() *rcml.Gather {
-	return &rcml.Gather{Action: r.str(), Method: r.str(), Timeout: r.int(), FinishOnKey: r.str(), NumDigits: r.int(),
-		StartInputKey: r.str(), Input: r.str(), Language: r.str(), Hints: r.strs(), PartialResultCallback: r.str(),
-		PartialResultCallbackMethod: r.str(), Prompts: r.verbs()}
+	return &rcml.Gather{Action: r.readString(), Method: r.readString(), Timeout: r.readInt(), FinishOnKey: r.readString(), NumDigits: r.readInt(),
+		StartInputKey: r.readString(), Input: r.readString(), Language: r.readString(), Hints: r.readStrings(), PartialResultCallback: r.readString(),
+		PartialResultCallbackMethod: r.readString(), Prompts: r.verbs(partPrompt)}
 }
 
 func (r *reader) dial() *rcml.Dial {
-	d := &rcml.Dial{Mode: r.str(), Action: r.str(), Method: r.str(), Timeout: r.int(), TimeLimit: r.int(),
-		CallerID: r.str(), Record: r.bool(), FromText: r.bool()}
-	if n := r.count(); n > 0 {
+	d := &rcml.Dial{Mode: r.readString(), Action: r.readString(), Method: r.readString(), Timeout: r.readInt(), TimeLimit: r.readInt(),
+		CallerID: r.readString(), Record: r.readBool(), FromText: r.readBool()}
+	if n := r.count(minTargetSize); n > 0 {
 		d.Targets = make([]rcml.Target, n)
 		for i := range d.Targets {
 			d.Targets[i] = r.target()
 		}
 	}
-	if r.bool() {
-		d.Conference = &rcml.Conference{Name: r.str(), Muted: r.bool(), Beep: r.bool(), StartConferenceOnEnter: r.bool(),
-			EndConferenceOnExit: r.bool(), WaitURL: r.str(), WaitMethod: r.str(), MaxParticipants: r.int()}
+	if r.readBool() {
+		d.Conference = &rcml.Conference{Name: r.readString(), Muted: r.readBool(), Beep: r.readBool(), StartConferenceOnEnter: r.readBool(),
+			EndConferenceOnExit: r.readBool(), WaitURL: r.readString(), WaitMethod: r.readString(), MaxParticipants: r.readInt()}
 	}
 	return d
 }
 
 func (r *reader) target() rcml.Target {
-	t := rcml.Target{Kind: r.str(), To: r.str()}
-	if n := r.count(); n > 0 {
+	t := rcml.Target{Kind: r.readString(), To: r.readString()}
+	if n := r.count(minHeaderSize); n > 0 {
 		t.Headers = make(map[string]string, min(n, 64))
 		for range n {
-			k := r.str()
-			t.Headers[k] = r.str()
+			k := r.readString()
+			t.Headers[k] = r.readString()
 		}
 	}
-	t.URL, t.Method, t.StatusCallback, t.StatusCallbackMethod = r.str(), r.str(), r.str(), r.str()
-	t.StatusCallbackEvents = r.strs()
-	t.Username, t.Password = r.str(), r.str()
+	t.URL, t.Method, t.StatusCallback, t.StatusCallbackMethod = r.readString(), r.readString(), r.readString(), r.readString()
+	t.StatusCallbackEvents = r.readStrings()
+	t.Username, t.Password = r.readString(), r.readString()
 	return t
 }
 

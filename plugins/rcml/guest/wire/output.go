@@ -126,6 +126,8 @@ const (
 	partFax
 	partEmail
 	partAll = 1<<iota - 1
+	// partPrompt is what a Gather's prompt may be.
+	partPrompt = partPlay | partSay | partPause
 )
 
 func appendVerbs(b []byte, vs []rcml.Verb) []byte {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"runtime"
 	"testing"
 
 	"github.com/patchbay/patchbay/plugins/rcml"
@@ -260,5 +261,46 @@ func TestDecodeOutputRefusesGarbage(t *testing.T) {
 		if _, err := wire.DecodeOutput(out); !errors.Is(err, wire.ErrBadOutput) {
 			t.Errorf("%s: DecodeOutput(%x) = %v, want ErrBadOutput", name, out, err)
 		}
+	}
+}
+
+// TestDecodeOutputBoundsAllocation: lists are allocated at their claimed
+// length before their elements are read, so an output claiming the most
+// verbs it can, twice over (the plan's and a Gather's prompts), must still
+// cost the host no more than a few dozen times its size.
+func TestDecodeOutputBoundsAllocation(t *testing.T) {
+	const size = 64 << 10
+	u32 := func(n uint32) []byte { return []byte{byte(n), byte(n >> 8), byte(n >> 16), byte(n >> 24)} }
+	// The most verbs a list can claim and still fit, at 6 bytes a verb, and
+	// one verb per byte left.
+	for _, claim := range []uint32{size/6 - 100, size - 100} {
+		out := []byte{wire.OutputVersion, 'P'}
+		out = append(out, u32(claim)...)                  // the plan's verbs
+		out = append(out, 0, 0, 0, 0, 1<<6, 0)            // the first: kind "", a Gather
+		out = append(out, make([]byte, 8*4+2*8)...)       // its strings and integers, hints empty
+		out = append(out, u32(claim)...)                  // its prompts
+		out = append(out, make([]byte, size-len(out))...) // empty verbs, then the end
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		_, err := wire.DecodeOutput(out)
+		runtime.ReadMemStats(&after)
+		if !errors.Is(err, wire.ErrBadOutput) {
+			t.Fatalf("claim %d: DecodeOutput = %v, want ErrBadOutput", claim, err)
+		}
+		if got := after.TotalAlloc - before.TotalAlloc; got > 40*size {
+			t.Fatalf("claim %d: decoding %d bytes allocated %d", claim, size, got)
+		}
+	}
+
+	// A prompt cannot be a Gather, so lists of verbs nest one level only.
+	nested := []byte{wire.OutputVersion, 'P'}
+	nested = append(nested, u32(1)...)
+	nested = append(nested, 0, 0, 0, 0, 1<<6, 0)
+	nested = append(nested, make([]byte, 8*4+2*8)...)
+	nested = append(nested, u32(1)...)
+	nested = append(nested, 0, 0, 0, 0, 1<<6, 0)
+	nested = append(nested, make([]byte, 64)...)
+	if _, err := wire.DecodeOutput(nested); !errors.Is(err, wire.ErrBadOutput) {
+		t.Fatalf("a Gather as a prompt: %v, want ErrBadOutput", err)
 	}
 }
