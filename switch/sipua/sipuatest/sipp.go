@@ -136,6 +136,23 @@ func StartSipp(ctx context.Context, o SippOptions) (*SippProcess, error) {
 	if err := writeTone(filepath.Join(dir, SippToneFile)); err != nil {
 		return nil, err
 	}
+	// The ports are found free, then released for sipp to bind: another
+	// process on the machine (parallel test packages) can take one in
+	// between, and sipp then exits at once ("Unable to bind main socket").
+	// Ports this package chose are chosen again, a few times.
+	for attempt := 1; ; attempt++ {
+		p, err := o.start(ctx, dir)
+		if err == nil || !errors.Is(err, errExitedEarly) || o.LocalPort != 0 || attempt == 3 {
+			return p, err
+		}
+	}
+}
+
+// errExitedEarly is a sipp UAS that exited before it listened.
+var errExitedEarly = errors.New("exited before listening")
+
+// start runs sipp once, in dir.
+func (o SippOptions) start(ctx context.Context, dir string) (*SippProcess, error) {
 	args, addr, media, err := o.args(dir)
 	if err != nil {
 		return nil, err
@@ -431,7 +448,7 @@ func waitUDPBound(ctx context.Context, addr string, exited <-chan struct{}) erro
 		_ = c.Close()
 		select {
 		case <-exited:
-			return errors.New("exited before listening")
+			return errExitedEarly
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-deadline.C:
