@@ -197,6 +197,22 @@ func (s *Server) renderCall(c *fiber.Ctx, call store.Call) error {
 		func() any { return callEnvelope{Call: s.callXML(call)} })
 }
 
+// renderModified answers an LCM request: the call, and where a policy
+// plugin's rewrite sent it, if one did.
+func (s *Server) renderModified(c *fiber.Ctx, m calls.Modified) error {
+	return render(c,
+		func() any {
+			j := s.callJSON(m.Call)
+			j.RewriteURL, j.RewriteMethod = m.RewriteURL, m.RewriteMethod
+			return j
+		},
+		func() any {
+			x := s.callXML(m.Call)
+			x.RewriteURL, x.RewriteMethod = m.RewriteURL, m.RewriteMethod
+			return callEnvelope{Call: x}
+		})
+}
+
 // callSidParam validates the {CallSid} path segment and returns the stored form.
 func callSidParam(c *fiber.Ctx) (string, error) {
 	v := c.Params("call")
@@ -331,5 +347,5 @@ func (s *Server) modifyCall(c *fiber.Ctx, acct store.Account) error {
 	if err != nil {
 		return fmt.Errorf("modify call %s: %w", callSid, err)
 	}
-	return s.renderCall(c, updated)
+	return s.renderModified(c, updated)
 }

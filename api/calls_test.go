@@ -469,3 +469,29 @@ func TestCallStoreErrorIsInternal(t *testing.T) {
 	r := e.req("GET", "/2012-04-24/Accounts/"+e.root.Sid+"/Calls.json", &e.root, nil)
 	wantError(t, r, http.StatusInternalServerError, codeInternal, "")
 }
+
+// A redirect a tenant's policy plugin rewrote answers with where the call
+// went, in both formats; any other modification has no such keys.
+func TestModifyResponseShowsAPolicyRewrite(t *testing.T) {
+	e := newEnv(t)
+	c := e.putCall(liveCall(e.root.Sid))
+	base := "/2012-04-24/Accounts/" + e.root.Sid + "/Calls/" + c.Sid
+	form := url.Values{"Url": {"http://127.0.0.1/asked.xml"}}
+
+	r := e.req("POST", base+".json", &e.root, form)
+	if r.status != http.StatusOK || strings.Contains(r.body, "rewrite") {
+		t.Fatalf("unrewritten redirect: %d %s", r.status, r.body)
+	}
+
+	e.calls.mu.Lock()
+	e.calls.rewrite = [2]string{"http://127.0.0.1/voicemail.xml", "GET"}
+	e.calls.mu.Unlock()
+	r = e.req("POST", base+".json", &e.root, form)
+	if j := r.json(t); r.status != http.StatusOK || j["rewrite_url"] != "http://127.0.0.1/voicemail.xml" || j["rewrite_method"] != "GET" || j["sid"] != c.Sid {
+		t.Fatalf("rewritten redirect (JSON): %d %s", r.status, r.body)
+	}
+	r = e.req("POST", base, &e.root, form)
+	if r.status != http.StatusOK || !strings.Contains(r.body, "<RewriteUrl>http://127.0.0.1/voicemail.xml</RewriteUrl><RewriteMethod>GET</RewriteMethod></Call>") {
+		t.Fatalf("rewritten redirect (XML): %d %s", r.status, r.body)
+	}
+}

@@ -264,7 +264,7 @@ func (s *Server) modifyParticipant(c *fiber.Ctx, acct store.Account) error {
 	if err != nil {
 		return fmt.Errorf("modify participant %s: %w", callSid, err)
 	}
-	return s.renderParticipant(c, updated)
+	return s.renderParticipant(c, updated.Call)
 }
 
 func (s *Server) renderParticipant(c *fiber.Ctx, call store.Call) error {

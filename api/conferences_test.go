@@ -29,26 +29,26 @@ func (m *muteCalls) Create(context.Context, calls.CreateRequest) ([]store.Call, 
 	return nil, errors.New("muteCalls: Create not expected")
 }
 
-func (m *muteCalls) Modify(ctx context.Context, r calls.ModifyRequest) (store.Call, error) {
+func (m *muteCalls) Modify(ctx context.Context, r calls.ModifyRequest) (calls.Modified, error) {
 	m.mu.Lock()
 	m.reqs = append(m.reqs, r)
 	err := m.err
 	m.mu.Unlock()
 	if err != nil {
-		return store.Call{}, err
+		return calls.Modified{}, err
 	}
 	c, err := m.st.Call(ctx, r.CallSid)
 	if err != nil {
-		return store.Call{}, calls.ErrUnknownCall
+		return calls.Modified{}, calls.ErrUnknownCall
 	}
 	if r.Mute != nil {
 		c.Muted = *r.Mute
 		c.DateUpdated = c.DateUpdated.Add(time.Second)
 		if err := m.st.PutCall(ctx, c); err != nil {
-			return store.Call{}, err
+			return calls.Modified{}, err
 		}
 	}
-	return c, nil
+	return calls.Modified{Call: c}, nil
 }
 
 func (m *muteCalls) requests() []calls.ModifyRequest {

@@ -30,7 +30,9 @@ type fakeCalls struct {
 	modifies  []calls.ModifyRequest
 	createFn  func(calls.CreateRequest) ([]store.Call, error)
 	modifyErr error
-	st        store.Store
+	// rewrite is the Url and Method a policy rewrite sends Modify's call to.
+	rewrite [2]string
+	st      store.Store
 }
 
 func (f *fakeCalls) Create(ctx context.Context, r calls.CreateRequest) ([]store.Call, error) {
@@ -49,22 +51,22 @@ func (f *fakeCalls) Create(ctx context.Context, r calls.CreateRequest) ([]store.
 	return []store.Call{c}, nil
 }
 
-func (f *fakeCalls) Modify(ctx context.Context, r calls.ModifyRequest) (store.Call, error) {
+func (f *fakeCalls) Modify(ctx context.Context, r calls.ModifyRequest) (calls.Modified, error) {
 	f.mu.Lock()
 	f.modifies = append(f.modifies, r)
-	err := f.modifyErr
+	err, rewrite := f.modifyErr, f.rewrite
 	f.mu.Unlock()
 	if err != nil {
-		return store.Call{}, err
+		return calls.Modified{}, err
 	}
 	c, err := f.st.Call(ctx, r.CallSid)
 	if err != nil {
-		return store.Call{}, calls.ErrUnknownCall
+		return calls.Modified{}, calls.ErrUnknownCall
 	}
 	if r.Status != "" {
 		c.Status = r.Status
 	}
-	return c, nil
+	return calls.Modified{Call: c, RewriteURL: rewrite[0], RewriteMethod: rewrite[1]}, nil
 }
 
 func (f *fakeCalls) lastCreate(t *testing.T) calls.CreateRequest {

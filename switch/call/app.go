@@ -231,7 +231,7 @@ func (c *Call) redirectVerb(v *rcml.Redirect) {
 		return
 	}
 	pol, rec := c.deps.Policy, c.rec
-	req := policy.RedirectRequest{URL: v.URL, Method: methodOr(v.Method)}
+	req := policy.RedirectRequest{URL: v.URL, Method: methodOr(v.Method), ConnectedCallSid: c.connectedLeg()}
 	c.startStep(func(ctx context.Context) stepDone {
 		out, err := pol.RedirectVerb(ctx, nil, rec, req)
 		return stepDone{redirect: &out, err: err, doc: v.URL}

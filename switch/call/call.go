@@ -203,6 +203,8 @@ type (
 		err error
 	}
 	hangupMsg struct{ reply chan struct{} }
+	// connectedMsg asks the call for its connected leg (see ConnectedLeg).
+	connectedMsg struct{ reply chan string }
 )
 
 // Modify applies a Live Call Modification and returns the call as it stands
@@ -231,6 +233,39 @@ func (c *Call) Modify(ctx context.Context, r calls.ModifyRequest) (store.Call, e
 	case <-ctx.Done():
 		return store.Call{}, ctx.Err()
 	}
+}
+
+// ConnectedLeg returns the sid of the leg a <Dial> bridged to this call:
+// the answered child of a parent, or the parent of a bridged child; "" when
+// no leg is connected. The call's actor answers, since it owns the bridge.
+func (c *Call) ConnectedLeg(ctx context.Context) (string, error) {
+	m := connectedMsg{reply: make(chan string, 1)}
+	select {
+	case c.mailbox <- m:
+	case <-c.done:
+		return "", ErrEnded
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	select {
+	case sid := <-m.reply:
+		return sid, nil
+	case <-c.done:
+		return "", ErrEnded
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// connectedLeg is ConnectedLeg inside the actor.
+func (c *Call) connectedLeg() string {
+	switch {
+	case c.dialRun != nil && c.dialRun.bridged != nil:
+		return c.dialRun.bridged.Sid()
+	case c.parent != nil && c.bridge != nil:
+		return c.parent.Sid()
+	}
+	return ""
 }
 
 // Hangup ends the call (switch shutdown) and returns once it has ended.
@@ -299,6 +334,8 @@ func (c *Call) handle(m any) {
 	case modifyMsg:
 		rec, err := c.modify(m.req)
 		m.reply <- modifyReply{rec: rec, err: err}
+	case connectedMsg:
+		m.reply <- c.connectedLeg()
 	case hangupMsg:
 		if c.answered {
 			c.hangup(store.StatusCompleted, "switch shutdown")

@@ -96,5 +96,13 @@ type Controller interface {
 	Create(ctx context.Context, r CreateRequest) ([]store.Call, error)
 	// Modify applies a live modification and returns the call as it stands
 	// once the modification was accepted.
-	Modify(ctx context.Context, r ModifyRequest) (store.Call, error)
+	Modify(ctx context.Context, r ModifyRequest) (Modified, error)
+}
+
+// Modified is what an accepted Live Call Modification did.
+type Modified struct {
+	Call store.Call
+	// RewriteURL and RewriteMethod are set when a tenant's policy plugin
+	// rewrote the request's Url: the document the call fetches instead.
+	RewriteURL, RewriteMethod string
 }

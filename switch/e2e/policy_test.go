@@ -50,6 +50,7 @@ func TestPolicyPluginsGovernLCM(t *testing.T) {
 	app := newAppServer(t)
 	app.rcml("/app", `<Response><Play loop="0">`+app.URL("/long.wav")+`</Play></Response>`)
 	app.rcml("/rewritten", `<Response><Play loop="0">`+app.URL("/long.wav")+`</Play></Response>`)
+	app.rcml("/allowed", `<Response><Play loop="0">`+app.URL("/long.wav")+`</Play></Response>`)
 	sw.provision("950", app.URL("/app"), nil)
 	peer := sipuatest.NewPeer(t)
 
@@ -82,11 +83,24 @@ func TestPolicyPluginsGovernLCM(t *testing.T) {
 		t.Fatalf("replace: %d %s", code, body)
 	}
 	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/original")}})
-	if code != 200 {
+	if j := decode(t, body); code != 200 || j["rewrite_url"] != app.URL("/rewritten") || j["rewrite_method"] != "GET" {
 		t.Fatalf("rewritten redirect: %d %s", code, body)
 	}
 	if r := app.next(3 * time.Second); r.Path != "/rewritten" || r.Method != "GET" {
 		t.Fatalf("the app got %s %s, want GET /rewritten", r.Method, r.Path)
+	}
+
+	// Replace it with one that allows: the redirect goes where it asked.
+	code, body = sw.upload(testAccount, testToken, "frozen", wasm, url.Values{"Config": {"allow"}})
+	if code != 200 {
+		t.Fatalf("replace: %d %s", code, body)
+	}
+	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/allowed")}})
+	if code != 200 || strings.Contains(string(body), "rewrite") {
+		t.Fatalf("allowed redirect: %d %s", code, body)
+	}
+	if r := app.next(3 * time.Second); r.Path != "/allowed" || r.Method != "POST" {
+		t.Fatalf("the app got %s %s, want POST /allowed", r.Method, r.Path)
 	}
 
 	// Every decision is audited per call.
@@ -94,7 +108,7 @@ func TestPolicyPluginsGovernLCM(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("decisions: %d %s", code, body)
 	}
-	for _, want := range []string{`"deny"`, `"rewrite"`, "frozen", app.URL("/rewritten")} {
+	for _, want := range []string{`"deny"`, `"rewrite"`, `"allow"`, "frozen", app.URL("/rewritten")} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("decisions lack %s: %s", want, body)
 		}
@@ -183,6 +197,56 @@ func TestPolicyBoundToRCMLRedirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	app.nextAt("/next", 3*time.Second)
+}
+
+// A plugin learns the leg a <Dial> connected to the call: a bridged child's
+// parent when the child is to be hung up, the child when the parent is
+// redirected. The rewrite carries it to the app server.
+func TestPolicySeesTheConnectedLeg(t *testing.T) {
+	wasm := buildPolicyGuest(t)
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	bob := sipuatest.NewPeer(t, sipuatest.WithUser("bob"))
+	bob.Answer(sipuatest.AnswerAfter(100 * time.Millisecond))
+	app.rcml("/app", `<Response><Dial timeout="10"><Sip>sip:bob@`+bob.Addr()+`</Sip></Dial></Response>`)
+	app.rcml("/moved", `<Response><Play loop="0">`+app.URL("/long.wav")+`</Play></Response>`)
+	sw.provision("953", app.URL("/app"), nil)
+	if code, body := sw.upload(testAccount, testToken, "tagger", wasm, url.Values{"Hooks": {"redirect,hangup"}, "Config": {"connected=" + app.URL("/moved")}}); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	caller := sipuatest.NewPeer(t, sipuatest.WithUser("carol"))
+	c := dial(t, sw, caller, "953")
+	sid := c.Header("X-RestComm-CallSid")
+	bobIn, err := bob.WaitIncoming(ctxT(t, 5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobSid := bobIn.Header("X-RestComm-CallSid")
+	if err := bobIn.WaitAck(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	sw.waitStatus(bobSid, "in-progress")
+	hears(t, c, bobIn, "caller → Bob") // bridged
+
+	code, body := sw.do("POST", "/Calls/"+bobSid+".json", url.Values{"Status": {"completed"}})
+	if code != 403 || !strings.Contains(string(body), "connected to "+sid) {
+		t.Fatalf("hangup of the child: %d %s (want a deny naming the parent %s)", code, body, sid)
+	}
+	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/asked")}})
+	want := app.URL("/moved") + "?Connected=" + bobSid
+	if j := decode(t, body); code != 200 || j["rewrite_url"] != want {
+		t.Fatalf("redirect of the parent: %d %s (want rewrite_url %s)", code, body, want)
+	}
+	if r := app.nextAt("/moved", 3*time.Second); r.Params.Get("Connected") != bobSid {
+		t.Fatalf("the app got Connected=%q, want %s", r.Params.Get("Connected"), bobSid)
+	}
+	if err := bobIn.WaitBye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatalf("Bob got no BYE when the parent left the dial: %v", err)
+	}
+	// The caller's own BYE is no modification: no plugin decides it.
+	if err := c.Bye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // The same governance against a call placed by sipp: a denied hangup leaves

@@ -320,70 +320,90 @@ func (s *Switchboard) createToClient(ctx context.Context, r calls.CreateRequest)
 }
 
 // Modify applies a Live Call Modification (calls.Controller).
-func (s *Switchboard) Modify(ctx context.Context, r calls.ModifyRequest) (store.Call, error) {
+func (s *Switchboard) Modify(ctx context.Context, r calls.ModifyRequest) (calls.Modified, error) {
 	callSid := sid.CanonicalCall(r.CallSid)
 	r.CallSid = callSid
 	if c := s.get(callSid); c != nil {
 		if c.AccountSid() != r.AccountSid && !r.Superuser {
-			return store.Call{}, calls.ErrUnknownCall
+			return calls.Modified{}, calls.ErrUnknownCall
 		}
-		if err := s.decide(ctx, &r); err != nil {
-			return store.Call{}, err
+		rewritten, err := s.decide(ctx, c, &r)
+		if errors.Is(err, call.ErrEnded) {
+			return calls.Modified{}, calls.ErrCallEnded
+		}
+		if err != nil {
+			return calls.Modified{}, err
 		}
 		rec, err := c.Modify(ctx, r)
 		if errors.Is(err, call.ErrEnded) {
-			return store.Call{}, calls.ErrCallEnded
+			return calls.Modified{}, calls.ErrCallEnded
 		}
-		return rec, err
+		m := calls.Modified{Call: rec}
+		if rewritten {
+			m.RewriteURL, m.RewriteMethod = r.URL, r.Method
+			if m.RewriteMethod == "" {
+				m.RewriteMethod = "POST" // the LCM default (restcomm-calls.md §2.7)
+			}
+		}
+		return m, err
 	}
 	rec, err := s.deps.Store.Call(ctx, callSid)
 	if errors.Is(err, store.ErrNotFound) {
-		return store.Call{}, calls.ErrUnknownCall
+		return calls.Modified{}, calls.ErrUnknownCall
 	}
 	if err != nil {
-		return store.Call{}, fmt.Errorf("switchboard: looking up call %s: %w", callSid, err)
+		return calls.Modified{}, fmt.Errorf("switchboard: looking up call %s: %w", callSid, err)
 	}
 	if rec.AccountSid != r.AccountSid && !r.Superuser {
-		return store.Call{}, calls.ErrUnknownCall
+		return calls.Modified{}, calls.ErrUnknownCall
 	}
-	return store.Call{}, calls.ErrCallEnded
+	return calls.Modified{}, calls.ErrCallEnded
 }
 
 // decide runs the tenants' policy plugins on a modification before it takes
 // effect: a deny answers the request (the call carries on untouched), a
-// rewrite changes what the call fetches. A hangup is decided when Status is
-// given (it wins over Url), a redirect otherwise.
-func (s *Switchboard) decide(ctx context.Context, r *calls.ModifyRequest) error {
+// rewrite changes what the call fetches (r's Url and Method; rewritten
+// reports it). A hangup is decided when Status is given (it wins over Url),
+// a redirect otherwise.
+func (s *Switchboard) decide(ctx context.Context, c *call.Call, r *calls.ModifyRequest) (rewritten bool, err error) {
 	hook := sdk.HookRedirect
 	if r.Status != "" {
 		hook = sdk.HookHangup
 	}
 	if s.policy == nil || (r.Status == "" && r.URL == "") || !s.policy.Binds(hook) {
-		return nil
+		return false, nil
 	}
 	rec, err := s.deps.Store.Call(ctx, r.CallSid)
 	if err != nil {
-		return fmt.Errorf("switchboard: loading call %s for policy: %w", r.CallSid, err)
+		return false, fmt.Errorf("switchboard: loading call %s for policy: %w", r.CallSid, err)
+	}
+	connected, err := c.ConnectedLeg(ctx)
+	if err != nil {
+		return false, fmt.Errorf("switchboard: connected leg of call %s: %w", r.CallSid, err)
 	}
 	var out policy.Outcome
 	if r.Status != "" {
-		out, err = s.policy.Hangup(ctx, nil, rec, policy.HangupRequest{Status: r.Status, RequesterSid: r.RequesterSid})
+		out, err = s.policy.Hangup(ctx, nil, rec, policy.HangupRequest{
+			Status: r.Status, RequesterSid: r.RequesterSid, ConnectedCallSid: connected,
+		})
 	} else {
 		out, err = s.policy.Redirect(ctx, nil, rec, policy.RedirectRequest{
 			URL: r.URL, Method: r.Method, FallbackURL: r.FallbackURL,
 			MoveConnectedCallLeg: r.MoveConnectedCallLeg, RequesterSid: r.RequesterSid,
+			ConnectedCallSid: connected,
 		})
 	}
 	if err != nil {
-		return fmt.Errorf("switchboard: policy for call %s: %w", r.CallSid, err)
+		return false, fmt.Errorf("switchboard: policy for call %s: %w", r.CallSid, err)
 	}
 	if err := out.Denied(); err != nil {
-		return err
+		return false, err
 	}
-	if r.Status == "" && out.URL != "" {
+	if r.Status == "" && out.Verdict == store.VerdictRewrite {
 		r.URL, r.Method = out.URL, out.Method
+		return true, nil
 	}
-	return nil
+	return false, nil
 }
 
 // Shutdown refuses new calls, hangs up every live call and waits until they

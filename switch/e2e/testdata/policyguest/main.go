@@ -1,6 +1,8 @@
 // Command policyguest is the tenant policy plugin of the end-to-end tests:
 // Config "deny" denies every redirect and hangup, "rewrite=<url>" rewrites
-// every redirect to url, anything else allows.
+// every redirect to url, "connected=<url>" rewrites every redirect to url
+// with the call's connected leg as the query's Connected and denies every
+// hangup naming that leg, anything else allows.
 package main
 
 import (
@@ -22,13 +24,18 @@ func redirect(in sdk.RedirectInput) sdk.Decision {
 		return sdk.Deny("redirects of " + in.Call.To + " are frozen by policy")
 	case strings.HasPrefix(in.Config, "rewrite="):
 		return sdk.Rewrite(strings.TrimPrefix(in.Config, "rewrite="), "GET")
+	case strings.HasPrefix(in.Config, "connected="):
+		return sdk.Rewrite(strings.TrimPrefix(in.Config, "connected=")+"?Connected="+in.Call.ConnectedCallSid, "GET")
 	}
 	return sdk.Allow()
 }
 
 func hangup(in sdk.HangupInput) sdk.Decision {
-	if in.Config == "deny" {
+	switch {
+	case in.Config == "deny":
 		return sdk.Deny("this line may not be hung up")
+	case strings.HasPrefix(in.Config, "connected="):
+		return sdk.Deny("connected to " + in.Call.ConnectedCallSid)
 	}
 	return sdk.Allow()
 }
