@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -393,9 +396,13 @@ func TestIdleInstancesOverBudgetAreEvicted(t *testing.T) {
 	}
 }
 
+// TestCompilationCacheOnDisk starts a host twice on one cache directory:
+// the first compiles and writes the module's code there, the second finds
+// it and writes nothing (a recompilation would store the code again).
 func TestCompilationCacheOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	wasm := assemble(nil, append(abiFuncs(1), echoHook), 1)
+	var first map[string]fileStamp
 	for i := range 2 {
 		h := newHost(t, wasmhost.Config{CacheDir: dir})
 		m := load(t, h, wasm, wasmhost.ModuleOptions{})
@@ -403,11 +410,42 @@ func TestCompilationCacheOnDisk(t *testing.T) {
 			t.Fatalf("run %d: echo = %q, %v", i, out, err)
 		}
 		h.Close(context.Background())
-		entries, _ := os.ReadDir(dir)
-		if len(entries) == 0 {
-			t.Fatalf("run %d: cache dir empty", i)
+		files := stampFiles(t, dir)
+		switch {
+		case len(files) == 0:
+			t.Fatalf("run %d: the cache directory holds no file", i)
+		case i == 0:
+			first = files
+		case !maps.Equal(files, first):
+			t.Fatalf("the second start wrote to the cache, so it compiled again:\nbefore %v\nafter  %v", first, files)
 		}
 	}
+}
+
+// fileStamp is what changes when a file is written again.
+type fileStamp struct {
+	size    int64
+	modTime time.Time
+}
+
+func stampFiles(t *testing.T, dir string) map[string]fileStamp {
+	t.Helper()
+	files := map[string]fileStamp{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		files[path] = fileStamp{info.Size(), info.ModTime()}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
 
 func TestCallerCancellation(t *testing.T) {
