@@ -249,16 +249,21 @@ func TestPolicySeesTheConnectedLeg(t *testing.T) {
 	}
 }
 
-// The same governance against a call placed by sipp: a denied hangup leaves
-// sipp in its call (it is still waiting for a BYE); once the plugin is
-// deleted the hangup goes through and sipp gets its BYE (exit 0).
-func TestPolicyDeniesHangupOfASippCall(t *testing.T) {
+// The issue's sequence against a call placed by sipp: a denied redirect
+// (403, the call goes on: still in progress, sipp has no BYE, the app gets
+// nothing), a rewritten one (the app gets the rewritten URL), the plugin
+// replaced while the call runs, an allowed one, a denied hangup, and, once
+// the plugin is deleted, a hangup that goes through: sipp gets its BYE
+// (exit 0; it would fail on an early BYE or none).
+func TestPolicyGovernsASippCall(t *testing.T) {
 	wasm := buildPolicyGuest(t)
 	sw := startSwitch(t)
 	app := newAppServer(t)
-	app.rcml("/app", `<Response><Play loop="0">`+app.URL("/long.wav")+`</Play></Response>`)
+	for _, path := range []string{"/app", "/rewritten", "/allowed"} {
+		app.rcml(path, `<Response><Play loop="0">`+app.URL("/long.wav")+`</Play></Response>`)
+	}
 	sw.provision("952", app.URL("/app"), nil)
-	if code, body := sw.upload(testAccount, testToken, "keep-up", wasm, url.Values{"Hooks": {"hangup"}, "Config": {"deny"}}); code != 200 {
+	if code, body := sw.upload(testAccount, testToken, "keep-up", wasm, url.Values{"Hooks": {"redirect,hangup"}, "Config": {"deny"}}); code != 200 {
 		t.Fatalf("upload: %d %s", code, body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
@@ -272,14 +277,54 @@ func TestPolicyDeniesHangupOfASippCall(t *testing.T) {
 	}
 	sid := app.next(10 * time.Second).Params.Get("CallSid")
 	sw.waitStatus(sid, "in-progress")
-	code, body := sw.do("POST", "/Calls/"+sid+".json", url.Values{"Status": {"completed"}})
+	undisturbed := func(what string) {
+		t.Helper()
+		time.Sleep(300 * time.Millisecond)
+		if st := sw.callJSON(sid)["status"]; st != "in-progress" {
+			t.Fatalf("%s changed the call: %v", what, st)
+		}
+		if proc.Exited() {
+			t.Fatalf("sipp ended after %s", what)
+		}
+	}
+
+	code, body := sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/elsewhere")}})
+	if code != 403 || !strings.Contains(string(body), "frozen by policy") {
+		t.Fatalf("denied redirect: %d %s", code, body)
+	}
+	undisturbed("the denied redirect")
+	app.expectNone(100 * time.Millisecond)
+
+	if code, body := sw.upload(testAccount, testToken, "keep-up", wasm, url.Values{"Config": {"rewrite=" + app.URL("/rewritten")}}); code != 200 {
+		t.Fatalf("replace: %d %s", code, body)
+	}
+	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/original")}})
+	if j := decode(t, body); code != 200 || j["rewrite_url"] != app.URL("/rewritten") {
+		t.Fatalf("rewritten redirect: %d %s", code, body)
+	}
+	if r := app.next(3 * time.Second); r.Path != "/rewritten" || r.Method != "GET" || r.Params.Get("CallSid") != sid {
+		t.Fatalf("the app got %s %s for %s, want GET /rewritten for %s", r.Method, r.Path, r.Params.Get("CallSid"), sid)
+	}
+
+	if code, body := sw.upload(testAccount, testToken, "keep-up", wasm, url.Values{"Config": {"allow"}}); code != 200 {
+		t.Fatalf("replace: %d %s", code, body)
+	}
+	if code, body := sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/allowed")}}); code != 200 {
+		t.Fatalf("allowed redirect: %d %s", code, body)
+	}
+	if r := app.next(3 * time.Second); r.Path != "/allowed" || r.Method != "POST" {
+		t.Fatalf("the app got %s %s, want POST /allowed", r.Method, r.Path)
+	}
+
+	if code, body := sw.upload(testAccount, testToken, "keep-up", wasm, url.Values{"Config": {"deny"}}); code != 200 {
+		t.Fatalf("replace: %d %s", code, body)
+	}
+	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Status": {"completed"}})
 	if code != 403 || !strings.Contains(string(body), "may not be hung up") {
 		t.Fatalf("denied hangup: %d %s", code, body)
 	}
-	time.Sleep(500 * time.Millisecond)
-	if st := sw.callJSON(sid)["status"]; st != "in-progress" {
-		t.Fatalf("the denied hangup changed the call: %v", st)
-	}
+	undisturbed("the denied hangup")
+
 	if code, body := sw.do("DELETE", "/Plugins/keep-up.json", nil); code != 200 && code != 204 {
 		t.Fatalf("delete: %d %s", code, body)
 	}
@@ -292,5 +337,116 @@ func TestPolicyDeniesHangupOfASippCall(t *testing.T) {
 	}
 	if res.ExitCode != 0 || res.Successful != 1 {
 		t.Fatalf("sipp: exit %d, %d successful (a BYE should have ended its call only after the plugin was gone)\n%s", res.ExitCode, res.Successful, res.Errors)
+	}
+}
+
+// Status=canceled of a ringing call is a hangup decision too: denied, the
+// caller goes on ringing; allowed, it gets its final error response.
+func TestPolicyDeniesCancelOfARingingCall(t *testing.T) {
+	wasm := buildPolicyGuest(t)
+	sw := startSwitch(t)
+	app := newAppServer(t)
+	app.rcml("/app", `<Response><Pause length="30"/><Play>`+app.URL("/tone.wav")+`</Play></Response>`)
+	sw.provision("954", app.URL("/app"), nil)
+	if code, body := sw.upload(testAccount, testToken, "no-cancel", wasm, url.Values{"Hooks": {"hangup"}, "Config": {"deny"}}); code != 200 {
+		t.Fatalf("upload: %d %s", code, body)
+	}
+	peer := sipuatest.NewPeer(t)
+	c, err := peer.InviteAsync(ctxT(t, 5*time.Second), "sip:954@"+sw.SIPAddr, sipuatest.InviteOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitProvisional(ctxT(t, 5*time.Second), 180); err != nil {
+		t.Fatalf("no 180: %v", err)
+	}
+	sid := app.next(5 * time.Second).Params.Get("CallSid")
+	code, body := sw.do("POST", "/Calls/"+sid+".json", url.Values{"Status": {"canceled"}})
+	if code != 403 || !strings.Contains(string(body), "may not be hung up") {
+		t.Fatalf("denied cancel: %d %s", code, body)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if st := sw.callJSON(sid)["status"]; st != "ringing" || c.FinalCode() != 0 {
+		t.Fatalf("the denied cancel ended the call: status %v, final %d", st, c.FinalCode())
+	}
+	if code, body := sw.upload(testAccount, testToken, "no-cancel", wasm, url.Values{"Config": {"allow"}}); code != 200 {
+		t.Fatalf("replace: %d %s", code, body)
+	}
+	if code, body := sw.do("POST", "/Calls/"+sid+".json", url.Values{"Status": {"canceled"}}); code != 200 {
+		t.Fatalf("allowed cancel: %d %s", code, body)
+	}
+	if final, err := c.WaitFinal(ctxT(t, 3*time.Second)); err != nil || final < 400 {
+		t.Fatalf("caller's final response: %d %v", final, err)
+	}
+	sw.waitStatus(sid, "canceled")
+}
+
+// Hostile plugins on a running switch, with the operator's budgets
+// (--plugin-timeout, --plugin-max-timeout, --plugin-memory-mb) and a
+// tenant's own: a plugin in a loop, one that allocates without end and one
+// that traps each get their fail mode (redirect closed: 403 with the
+// failure; hangup open: the call ends), while another call's media goes on
+// and the API answers. The memory bomb is given a long budget, so that its
+// cap, not its deadline, stops it (filling 16 MiB takes a Go guest 0.1-1.5 s
+// here, under -race).
+func TestHostilePluginsLeaveTheSwitchAndOtherCallsAlone(t *testing.T) {
+	wasm := buildPolicyGuest(t)
+	sw := startSwitch(t, func(c *serverConfig) {
+		c.PluginTimeout = 300 * time.Millisecond
+		c.PluginMaxTimeout = 10 * time.Second
+		c.PluginMemoryMB = 16
+	})
+	app := newAppServer(t)
+	app.rcml("/app", `<Response><Play loop="0">`+app.URL("/long.wav")+`</Play></Response>`)
+	sw.provision("955", app.URL("/app"), nil)
+	peer := sipuatest.NewPeer(t)
+	other, _ := liveCall(t, sw, app, peer, "955")
+
+	for _, tc := range []struct {
+		config, kind, timeoutMs string
+		counter                 string
+	}{
+		{"loop", "timeout", "", `"timeouts":2`},
+		{"bomb", "memory limit", "8000", `"memory_limit_hits":2`},
+		{"trap", "trap", "", `"traps":2`},
+	} {
+		t.Run(tc.config, func(t *testing.T) {
+			q := url.Values{"Hooks": {"redirect,hangup"}, "Config": {tc.config}}
+			if tc.timeoutMs != "" {
+				q.Set("TimeoutMs", tc.timeoutMs)
+			}
+			if code, body := sw.upload(testAccount, testToken, "hostile", wasm, q); code != 200 {
+				t.Fatalf("upload: %d %s", code, body)
+			}
+			defer sw.do("DELETE", "/Plugins/hostile.json", nil)
+			c, sid := liveCall(t, sw, app, peer, "955")
+			defer c.Bye(ctxT(t, time.Second)) // on failure; a no-op after the BYE
+			before := other.RTP().PT(0).Packets
+
+			code, body := sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/elsewhere")}})
+			if code != 403 || !strings.Contains(string(body), "unavailable ("+tc.kind+")") {
+				t.Fatalf("redirect with a %s plugin: %d %s (want 403, fail closed)", tc.config, code, body)
+			}
+			if st := sw.callJSON(sid)["status"]; st != "in-progress" || c.ByeReceived() {
+				t.Fatalf("the failed redirect disturbed the call: %v", st)
+			}
+			code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Status": {"completed"}})
+			if code != 200 {
+				t.Fatalf("hangup with a %s plugin: %d %s (want 200, fail open)", tc.config, code, body)
+			}
+			if err := c.WaitBye(ctxT(t, 3*time.Second)); err != nil {
+				t.Fatalf("the call was not hung up: %v", err)
+			}
+
+			if other.ByeReceived() || other.RTP().PT(0).Packets <= before {
+				t.Fatalf("the other call stopped (bye %v, packets %d → %d)", other.ByeReceived(), before, other.RTP().PT(0).Packets)
+			}
+			code, body = sw.do("GET", "/Plugins/hostile.json", nil)
+			if code != 200 || !strings.Contains(string(body), `"failures":2`) || !strings.Contains(string(body), tc.counter) {
+				t.Fatalf("plugin counters: %d %s", code, body)
+			}
+		})
+	}
+	if err := other.Bye(ctxT(t, 5*time.Second)); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/patchbay/patchbay/switch/rcmlwasm"
 )
 
 // Config is the whole configuration of a Patchbay process. The zero value
@@ -59,6 +61,9 @@ type Config struct {
 	// WasmCacheDir holds compiled WebAssembly; default DataDir/wasm-cache.
 	// Tests share one across switches so each start does not recompile.
 	WasmCacheDir string
+	// RCMLOptions go to the sandboxed RCML handler after the switch's own:
+	// tests swap in a misbehaving module (rcmlwasm.WithModule) or budget.
+	RCMLOptions []rcmlwasm.Option
 	// FetchTimeout bounds one RCML fetch.
 	FetchTimeout time.Duration
 	// ShutdownTimeout bounds the graceful part of a shutdown.

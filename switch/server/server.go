@@ -148,7 +148,8 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (_ *Server, err er
 		return nil, fmt.Errorf("wasm host: %w", err)
 	}
 	// Every RCML document is parsed by the sandboxed handler.
-	s.rcml, err = rcmlwasm.New(ctx, s.wasm, rcmlwasm.WithLogger(log.With("component", "rcml")))
+	rcmlOpts := append([]rcmlwasm.Option{rcmlwasm.WithLogger(log.With("component", "rcml"))}, cfg.RCMLOptions...)
+	s.rcml, err = rcmlwasm.New(ctx, s.wasm, rcmlOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("RCML handler: %w", err)
 	}

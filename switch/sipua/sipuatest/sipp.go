@@ -185,6 +185,16 @@ func (o SippOptions) start(ctx context.Context, dir string) (*SippProcess, error
 	return p, nil
 }
 
+// Exited reports whether sipp has exited.
+func (s *SippProcess) Exited() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // Wait waits for sipp to exit by itself (e.g. after -m calls).
 func (s *SippProcess) Wait(ctx context.Context) (*SippResult, error) {
 	select {

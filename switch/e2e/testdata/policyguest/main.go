@@ -2,7 +2,8 @@
 // Config "deny" denies every redirect and hangup, "rewrite=<url>" rewrites
 // every redirect to url, "connected=<url>" rewrites every redirect to url
 // with the call's connected leg as the query's Connected and denies every
-// hangup naming that leg, anything else allows.
+// hangup naming that leg, "loop" never answers, "bomb" allocates until its
+// memory cap stops it, "trap" panics; anything else allows.
 package main
 
 import (
@@ -19,6 +20,7 @@ var (
 )
 
 func redirect(in sdk.RedirectInput) sdk.Decision {
+	misbehave(in.Config)
 	switch {
 	case in.Config == "deny":
 		return sdk.Deny("redirects of " + in.Call.To + " are frozen by policy")
@@ -31,6 +33,7 @@ func redirect(in sdk.RedirectInput) sdk.Decision {
 }
 
 func hangup(in sdk.HangupInput) sdk.Decision {
+	misbehave(in.Config)
 	switch {
 	case in.Config == "deny":
 		return sdk.Deny("this line may not be hung up")
@@ -38,4 +41,25 @@ func hangup(in sdk.HangupInput) sdk.Decision {
 		return sdk.Deny("connected to " + in.Call.ConnectedCallSid)
 	}
 	return sdk.Allow()
+}
+
+// keep holds what "bomb" allocates, so that nothing can be collected.
+var keep [][]byte
+
+// spins counts the iterations of "loop", so that the loop has an effect.
+var spins uint64
+
+func misbehave(config string) {
+	switch config {
+	case "loop":
+		for {
+			spins++
+		}
+	case "bomb":
+		for {
+			keep = append(keep, make([]byte, 1<<20))
+		}
+	case "trap":
+		panic("policyguest: asked to trap")
+	}
 }
