@@ -2,10 +2,13 @@ package wasmhost_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,7 +21,36 @@ import (
 // the output included. It reports p50 and p99 of the per-decision time.
 func BenchmarkDecision(b *testing.B) {
 	h := newHost(b, wasmhost.Config{})
-	m := load(b, h, guest(b, trivialDir), wasmhost.ModuleOptions{Name: "trivial"})
+	measureDecisions(b, load(b, h, guest(b, trivialDir), wasmhost.ModuleOptions{Name: "trivial"}))
+}
+
+// BenchmarkDecisionBesideALoop is BenchmarkDecision while another tenant's
+// plugin spins in an infinite loop, invoked again each time its 200 ms
+// budget stops it: what one tenant's runaway plugin costs the others. The
+// loop holds one core; the decisions have the rest.
+func BenchmarkDecisionBesideALoop(b *testing.B) {
+	h := newHost(b, wasmhost.Config{})
+	good := load(b, h, guest(b, trivialDir), wasmhost.ModuleOptions{Name: "trivial"})
+	bad := load(b, h, guest(b, hostileDir), wasmhost.ModuleOptions{Name: "loop", Timeout: 200 * time.Millisecond, Hooks: []string{"loop"}})
+	ctx, stop := context.WithCancel(context.Background())
+	var looping sync.WaitGroup
+	var timeouts atomic.Int64
+	looping.Go(func() {
+		for ctx.Err() == nil {
+			if _, err := bad.Invoke(ctx, "loop", []byte("x"), wasmhost.CallInfo{}); errors.Is(err, wasmhost.ErrTimeout) {
+				timeouts.Add(1)
+			}
+		}
+	})
+	measureDecisions(b, good)
+	stop()
+	looping.Wait()
+	b.ReportMetric(float64(timeouts.Load()), "loop-timeouts")
+}
+
+// measureDecisions times redirect decisions of m, encoding and decoding
+// included, and reports their p50 and p99.
+func measureDecisions(b *testing.B, m *wasmhost.Module) {
 	in := sdk.RedirectInput{
 		Call:    sdk.Call{Sid: "CA0123456789abcdef0123456789abcdef", AccountSid: "AC0123456789abcdef0123456789abcdef", From: "+15550001", To: "+15550002", Direction: "inbound", Status: "in-progress", URL: "https://app.example.com/rcml/start"},
 		Request: sdk.RedirectRequest{URL: "https://app.example.com/rcml/next", Method: "POST", RequesterSid: "AC0123456789abcdef0123456789abcdef"},
