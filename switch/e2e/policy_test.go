@@ -429,15 +429,20 @@ func TestHostilePluginsLeaveTheSwitchAndOtherCallsAlone(t *testing.T) {
 			if tc.timeoutMs != "" {
 				q.Set("TimeoutMs", tc.timeoutMs)
 			}
-			if code, body := sw.upload(testAccount, testToken, "hostile", wasm, q); code != 200 {
-				t.Fatalf("upload: %d %s", code, body)
+			code, body := sw.upload(testAccount, testToken, "hostile", wasm, q)
+			wantBudget := `"timeout_ms":300,"memory_mb":16` // the operator's
+			if tc.timeoutMs != "" {
+				wantBudget = `"timeout_ms":` + tc.timeoutMs + `,"memory_mb":16` // the tenant's
+			}
+			if code != 200 || !strings.Contains(string(body), wantBudget) {
+				t.Fatalf("upload: %d %s (want %s)", code, body, wantBudget)
 			}
 			defer sw.do("DELETE", "/Plugins/hostile.json", nil)
 			c, sid := liveCall(t, sw, app, peer, "955")
 			defer c.Bye(ctxT(t, time.Second)) // on failure; a no-op after the BYE
 			before := other.RTP().PT(0).Packets
 
-			code, body := sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/elsewhere")}})
+			code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/elsewhere")}})
 			if code != 403 || !strings.Contains(string(body), "unavailable ("+tc.kind+")") {
 				t.Fatalf("redirect with a %s plugin: %d %s (want 403, fail closed)", tc.config, code, body)
 			}

@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseConfigDefaultsFlagsAndEnv(t *testing.T) {
@@ -59,5 +60,36 @@ func TestParseConfigRejectsBadValues(t *testing.T) {
 	}
 	if _, err := ParseConfig([]string{"--nope"}, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "-http") {
 		t.Errorf("usage missing from the error: %v", err)
+	}
+}
+
+// The operator's plugin budgets come from flags or the environment, and a
+// budget that could not work is refused at start.
+func TestParseConfigPluginBudgets(t *testing.T) {
+	env := map[string]string{"PATCHBAY_PLUGIN_MAX_TIMEOUT": "2s", "PATCHBAY_PLUGIN_MAX_BYTES": "1048576"}
+	cfg, err := ParseConfig([]string{"--plugin-timeout", "20ms", "--plugin-memory-mb", "24"}, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PluginTimeout != 20*time.Millisecond || cfg.PluginMaxTimeout != 2*time.Second || cfg.PluginMemoryMB != 24 || cfg.PluginMaxBytes != 1<<20 {
+		t.Errorf("plugin budgets: timeout %v, max %v, memory %d MiB, module %d bytes", cfg.PluginTimeout, cfg.PluginMaxTimeout, cfg.PluginMemoryMB, cfg.PluginMaxBytes)
+	}
+	def, err := ParseConfig(nil, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.PluginTimeout != 50*time.Millisecond || def.PluginMemoryMB < 16 || def.PluginMaxTimeout < def.PluginTimeout {
+		t.Errorf("default plugin budgets: timeout %v, max %v, memory %d MiB", def.PluginTimeout, def.PluginMaxTimeout, def.PluginMemoryMB)
+	}
+	for name, args := range map[string][]string{
+		"zero timeout":           {"--plugin-timeout", "0s"},
+		"timeout over its max":   {"--plugin-timeout", "2s", "--plugin-max-timeout", "1s"},
+		"memory under a guest":   {"--plugin-memory-mb", "8"},
+		"no module size":         {"--plugin-max-bytes", "0"},
+		"timeout not a duration": {"--plugin-timeout", "fast"},
+	} {
+		if _, err := ParseConfig(args, func(string) string { return "" }); err == nil {
+			t.Errorf("%s: %v accepted", name, args)
+		}
 	}
 }
