@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -282,12 +284,28 @@ func TestNotWebAssemblyAndForeignImports(t *testing.T) {
 	}
 }
 
-func TestSandboxGivesNoFilesEnvironmentOrClock(t *testing.T) {
+func TestSandboxGivesNoFilesEnvironmentNetworkOrClock(t *testing.T) {
 	t.Setenv("PATCHBAY_SECRET", "hunter2")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
 	h := newHost(t, wasmhost.Config{})
 	m := load(t, h, guest(t, hostileDir), wasmhost.ModuleOptions{Name: "nosy", Timeout: time.Second})
 	start := time.Now()
-	out, err := m.Invoke(context.Background(), "sandbox", []byte("x"), wasmhost.CallInfo{})
+	out, err := m.Invoke(context.Background(), "sandbox", []byte(ln.Addr().String()), wasmhost.CallInfo{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,6 +318,8 @@ func TestSandboxGivesNoFilesEnvironmentOrClock(t *testing.T) {
 		Args         []string `json:"args"`
 		NowUnix      int64    `json:"now_unix"`
 		SleptNs      int64    `json:"slept_ns"`
+		DialErr      string   `json:"dial_err"`
+		SocketErrs   []string `json:"socket_errs"`
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("%v: %s", err, out)
@@ -309,6 +329,12 @@ func TestSandboxGivesNoFilesEnvironmentOrClock(t *testing.T) {
 	}
 	if _, err := os.Stat("/tmp/patchbay-guest-was-here"); err == nil {
 		t.Error("guest wrote a file on the host")
+	}
+	if r.DialErr == "" || accepted.Load() != 0 {
+		t.Errorf("guest reached the network: dial error %q, %d connections accepted", r.DialErr, accepted.Load())
+	}
+	if len(r.SocketErrs) != 5 || slices.Contains(r.SocketErrs, "") {
+		t.Errorf("guest was handed a socket: %q", r.SocketErrs)
 	}
 	if len(r.Environ) != 0 || len(r.Args) != 0 {
 		t.Errorf("guest saw environment %q and args %q", r.Environ, r.Args)

@@ -4,6 +4,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"time"
 	"unsafe"
@@ -90,6 +91,22 @@ func sandbox(ptr, n uint32) uint64 {
 	t0 := time.Now()
 	time.Sleep(200 * time.Millisecond)
 	r["slept_ns"] = int64(time.Since(t0))
+	// The network: the input is the address of a listener the test holds.
+	conn, err := net.Dial("tcp", string(in[:n]))
+	if err == nil {
+		conn.Close()
+	}
+	r["dial_err"] = errString(err)
+	// WASI hands sockets over as preopened descriptors; there are none.
+	var socketErrs []string
+	for fd := uintptr(3); fd < 8; fd++ {
+		l, err := net.FileListener(os.NewFile(fd, "socket"))
+		if err == nil {
+			l.Close()
+		}
+		socketErrs = append(socketErrs, errString(err))
+	}
+	r["socket_errs"] = socketErrs
 	b, _ := json.Marshal(r)
 	return reply(b)
 }
