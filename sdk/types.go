@@ -17,6 +17,9 @@ type Call struct {
 	Direction        string `json:"direction"` // "inbound", "outbound-api", "outbound-dial"
 	Status           string `json:"status"`    // "ringing", "in-progress", ...
 	URL              string `json:"url"`       // the RCML URL the call is running now
+	// ConnectedCallSid is the leg a <Dial> bridged to this call (the
+	// answered child of a parent call, or the parent of a bridged child);
+	// empty when none is.
 	ConnectedCallSid string `json:"connected_call_sid"`
 }
 
