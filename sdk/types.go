@@ -10,13 +10,13 @@ import (
 // request arrives. A plugin only ever sees calls of its own account or of
 // the accounts below it.
 type Call struct {
-	Sid              string `json:"sid"`
-	AccountSid       string `json:"account_sid"`
-	From             string `json:"from"`
-	To               string `json:"to"`
-	Direction        string `json:"direction"` // "inbound", "outbound-api", "outbound-dial"
-	Status           string `json:"status"`    // "ringing", "in-progress", ...
-	URL              string `json:"url"`       // the RCML URL the call is running now
+	Sid        string `json:"sid"`
+	AccountSid string `json:"account_sid"`
+	From       string `json:"from"`
+	To         string `json:"to"`
+	Direction  string `json:"direction"` // "inbound", "outbound-api", "outbound-dial"
+	Status     string `json:"status"`    // "ringing", "in-progress", ...
+	URL        string `json:"url"`       // the RCML URL the call is running now
 	// ConnectedCallSid is the leg a <Dial> bridged to this call (the
 	// answered child of a parent call, or the parent of a bridged child);
 	// empty when none is.
