@@ -32,11 +32,6 @@ type callJSON struct {
 	URI             string          `json:"uri"`
 	RingDuration    *int            `json:"ring_duration,omitempty"`
 	SubresourceURIs orderedURIsJSON `json:"subresource_uris"`
-	// RewriteURL and RewriteMethod answer only an LCM redirect that a
-	// tenant's policy plugin rewrote: where the call went instead of the
-	// request's Url. Patchbay's own keys, after upstream's.
-	RewriteURL    string `json:"rewrite_url,omitempty"`
-	RewriteMethod string `json:"rewrite_method,omitempty"`
 }
 
 // knownSeconds returns nil for the store's "unknown" (-1).
@@ -112,9 +107,6 @@ type callXML struct {
 		Recordings    string `xml:"Recordings"`
 	} `xml:"SubresourceUris"`
 	RingDuration string `xml:"Ring_duration"`
-	// RewriteUrl and RewriteMethod: see callJSON.
-	RewriteURL    string `xml:"RewriteUrl,omitempty"`
-	RewriteMethod string `xml:"RewriteMethod,omitempty"`
 }
 
 func (s *Server) callXML(c store.Call) callXML {

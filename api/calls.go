@@ -197,20 +197,23 @@ func (s *Server) renderCall(c *fiber.Ctx, call store.Call) error {
 		func() any { return callEnvelope{Call: s.callXML(call)} })
 }
 
+// Headers of an LCM answer whose Url a tenant's policy plugin rewrote:
+// where the call went instead. Headers, not body keys, so that the Call
+// keeps upstream's shape for clients that parse it strictly (spec README
+// decision 10).
+const (
+	headerRewriteURL    = "X-Patchbay-Rewrite-Url"
+	headerRewriteMethod = "X-Patchbay-Rewrite-Method"
+)
+
 // renderModified answers an LCM request: the call, and where a policy
 // plugin's rewrite sent it, if one did.
 func (s *Server) renderModified(c *fiber.Ctx, m calls.Modified) error {
-	return render(c,
-		func() any {
-			j := s.callJSON(m.Call)
-			j.RewriteURL, j.RewriteMethod = m.RewriteURL, m.RewriteMethod
-			return j
-		},
-		func() any {
-			x := s.callXML(m.Call)
-			x.RewriteURL, x.RewriteMethod = m.RewriteURL, m.RewriteMethod
-			return callEnvelope{Call: x}
-		})
+	if m.RewriteURL != "" {
+		c.Set(headerRewriteURL, m.RewriteURL)
+		c.Set(headerRewriteMethod, m.RewriteMethod)
+	}
+	return s.renderCall(c, m.Call)
 }
 
 // callSidParam validates the {CallSid} path segment and returns the stored form.

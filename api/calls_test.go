@@ -471,7 +471,8 @@ func TestCallStoreErrorIsInternal(t *testing.T) {
 }
 
 // A redirect a tenant's policy plugin rewrote answers with where the call
-// went, in both formats; any other modification has no such keys.
+// went, in headers (the Call keeps upstream's shape); any other
+// modification has no such headers.
 func TestModifyResponseShowsAPolicyRewrite(t *testing.T) {
 	e := newEnv(t)
 	c := e.putCall(liveCall(e.root.Sid))
@@ -479,19 +480,32 @@ func TestModifyResponseShowsAPolicyRewrite(t *testing.T) {
 	form := url.Values{"Url": {"http://127.0.0.1/asked.xml"}}
 
 	r := e.req("POST", base+".json", &e.root, form)
-	if r.status != http.StatusOK || strings.Contains(r.body, "rewrite") {
-		t.Fatalf("unrewritten redirect: %d %s", r.status, r.body)
+	if r.status != http.StatusOK || r.header.Get("X-Patchbay-Rewrite-Url") != "" {
+		t.Fatalf("unrewritten redirect: %d %v %s", r.status, r.header, r.body)
 	}
 
 	e.calls.mu.Lock()
 	e.calls.rewrite = [2]string{"http://127.0.0.1/voicemail.xml", "GET"}
 	e.calls.mu.Unlock()
-	r = e.req("POST", base+".json", &e.root, form)
-	if j := r.json(t); r.status != http.StatusOK || j["rewrite_url"] != "http://127.0.0.1/voicemail.xml" || j["rewrite_method"] != "GET" || j["sid"] != c.Sid {
-		t.Fatalf("rewritten redirect (JSON): %d %s", r.status, r.body)
+	for _, path := range []string{base + ".json", base} {
+		r = e.req("POST", path, &e.root, form)
+		if r.status != http.StatusOK || r.header.Get("X-Patchbay-Rewrite-Url") != "http://127.0.0.1/voicemail.xml" ||
+			r.header.Get("X-Patchbay-Rewrite-Method") != "GET" || strings.Contains(r.body, "voicemail") {
+			t.Fatalf("rewritten redirect (%s): %d %v %s", path, r.status, r.header, r.body)
+		}
 	}
-	r = e.req("POST", base, &e.root, form)
-	if r.status != http.StatusOK || !strings.Contains(r.body, "<RewriteUrl>http://127.0.0.1/voicemail.xml</RewriteUrl><RewriteMethod>GET</RewriteMethod></Call>") {
-		t.Fatalf("rewritten redirect (XML): %d %s", r.status, r.body)
+}
+
+// A call whose connected leg changed while its plugins decided refuses the
+// modification: 409, to be retried.
+func TestModifyOfACallThatChangedIsAConflict(t *testing.T) {
+	e := newEnv(t)
+	c := e.putCall(liveCall(e.root.Sid))
+	e.calls.mu.Lock()
+	e.calls.modifyErr = fmt.Errorf("switchboard: modifying call %s: %w", c.Sid, calls.ErrCallChanged)
+	e.calls.mu.Unlock()
+	r := e.req("POST", "/2012-04-24/Accounts/"+e.root.Sid+"/Calls/"+c.Sid+".json", &e.root, url.Values{"Url": {"http://127.0.0.1/x.xml"}})
+	if j := r.json(t); r.status != http.StatusConflict || j["code"] != float64(20409) || !strings.Contains(j["message"].(string), "Retry") {
+		t.Fatalf("changed call: %d %s", r.status, r.body)
 	}
 }

@@ -114,6 +114,9 @@ func classify(err error) *apiError {
 			message: fmt.Sprintf("Cannot create call to: %s. The Active Outbound Proxy is null. Please check configuration.", to), cause: err}
 	case errors.Is(err, calls.ErrBadTarget):
 		return &apiError{status: http.StatusBadRequest, code: codeBadRequest, message: fmt.Sprintf("%s is not a valid call target.", to), cause: err}
+	case errors.Is(err, calls.ErrCallChanged):
+		return &apiError{status: http.StatusConflict, code: codeConflict,
+			message: "The call changed while its policy plugins decided; nothing was done. Retry the request.", cause: err}
 	case errors.Is(err, calls.ErrShuttingDown):
 		return &apiError{status: http.StatusServiceUnavailable, code: codeUnavailable, message: "The switch is shutting down.", cause: err}
 	case errors.Is(err, store.ErrNotFound):

@@ -42,6 +42,9 @@ func BenchmarkDecisionBesideALoop(b *testing.B) {
 			}
 		}
 	})
+	// A cleanup, not code after measureDecisions, so the loop stops before
+	// the host closes even when the measurement fails the benchmark.
+	b.Cleanup(func() { stop(); looping.Wait() })
 	measureDecisions(b, good)
 	stop()
 	looping.Wait()

@@ -231,7 +231,9 @@ func (c *Call) redirectVerb(v *rcml.Redirect) {
 		return
 	}
 	pol, rec := c.deps.Policy, c.rec
-	req := policy.RedirectRequest{URL: v.URL, Method: methodOr(v.Method), ConnectedCallSid: c.connectedLeg()}
+	// No connected leg to show: a call runs verbs only outside a <Dial>
+	// bridge (a branch's screening document is before it).
+	req := policy.RedirectRequest{URL: v.URL, Method: methodOr(v.Method)}
 	c.startStep(func(ctx context.Context) stepDone {
 		out, err := pol.RedirectVerb(ctx, nil, rec, req)
 		return stepDone{redirect: &out, err: err, doc: v.URL}

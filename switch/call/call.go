@@ -203,8 +203,8 @@ type (
 		err error
 	}
 	hangupMsg struct{ reply chan struct{} }
-	// connectedMsg asks the call for its connected leg (see ConnectedLeg).
-	connectedMsg struct{ reply chan string }
+	// viewMsg asks the call for what its policy plugins see (PolicyView).
+	viewMsg struct{ reply chan PolicyView }
 )
 
 // Modify applies a Live Call Modification and returns the call as it stands
@@ -235,29 +235,47 @@ func (c *Call) Modify(ctx context.Context, r calls.ModifyRequest) (store.Call, e
 	}
 }
 
-// ConnectedLeg returns the sid of the leg a <Dial> bridged to this call:
-// the answered child of a parent, or the parent of a bridged child; "" when
-// no leg is connected. The call's actor answers, since it owns the bridge.
-func (c *Call) ConnectedLeg(ctx context.Context) (string, error) {
-	m := connectedMsg{reply: make(chan string, 1)}
+// PolicyView is what tenants' policy plugins are shown of a call.
+type PolicyView struct {
+	// Record is the call as its actor holds it now.
+	Record store.Call
+	// ConnectedCallSid is the leg a <Dial> bridged to this call: the
+	// answered child of a parent, or the parent of a bridged child; "" when
+	// no leg is connected.
+	ConnectedCallSid string
+}
+
+// PolicyView returns the call as its actor sees it, which owns the bridge.
+// It returns ErrEnded once the call is ending.
+func (c *Call) PolicyView(ctx context.Context) (PolicyView, error) {
+	m := viewMsg{reply: make(chan PolicyView, 1)}
 	select {
 	case c.mailbox <- m:
+	case <-c.closing:
+		return PolicyView{}, ErrEnded
 	case <-c.done:
-		return "", ErrEnded
+		return PolicyView{}, ErrEnded
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return PolicyView{}, ctx.Err()
 	}
 	select {
-	case sid := <-m.reply:
-		return sid, nil
-	case <-c.done:
-		return "", ErrEnded
+	case v := <-m.reply:
+		return v, nil
+	case <-c.closing:
+		// The actor stops reading its mailbox once the call ends; it may
+		// have answered just before.
+		select {
+		case v := <-m.reply:
+			return v, nil
+		default:
+			return PolicyView{}, ErrEnded
+		}
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return PolicyView{}, ctx.Err()
 	}
 }
 
-// connectedLeg is ConnectedLeg inside the actor.
+// connectedLeg is PolicyView's ConnectedCallSid, inside the actor.
 func (c *Call) connectedLeg() string {
 	switch {
 	case c.dialRun != nil && c.dialRun.bridged != nil:
@@ -334,8 +352,8 @@ func (c *Call) handle(m any) {
 	case modifyMsg:
 		rec, err := c.modify(m.req)
 		m.reply <- modifyReply{rec: rec, err: err}
-	case connectedMsg:
-		m.reply <- c.connectedLeg()
+	case viewMsg:
+		m.reply <- PolicyView{Record: c.rec, ConnectedCallSid: c.connectedLeg()}
 	case hangupMsg:
 		if c.answered {
 			c.hangup(store.StatusCompleted, "switch shutdown")

@@ -11,6 +11,9 @@ func (c *Call) modify(r calls.ModifyRequest) (store.Call, error) {
 	if c.finished {
 		return store.Call{}, ErrEnded
 	}
+	if r.PolicyDecided && c.connectedLeg() != r.PolicyConnectedCallSid {
+		return store.Call{}, calls.ErrCallChanged
+	}
 	switch r.Status {
 	case store.StatusCanceled:
 		// Only queued and ringing calls are cancellable; answered ones are

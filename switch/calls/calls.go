@@ -28,6 +28,10 @@ var (
 	ErrBadTarget = errors.New("calls: bad target")
 	// ErrShuttingDown: the switch refuses new work while it stops.
 	ErrShuttingDown = errors.New("calls: switch is shutting down")
+	// ErrCallChanged: the call's connected leg changed while the tenants'
+	// policy plugins decided on the modification, so their decision may not
+	// hold; nothing was done (409, to be retried).
+	ErrCallChanged = errors.New("calls: the call changed while its policy plugins decided")
 )
 
 // DeniedError is returned when a tenant policy plugin refused a modification.
@@ -86,6 +90,14 @@ type ModifyRequest struct {
 	Status               string // "", store.StatusCanceled or store.StatusCompleted
 	Mute                 *bool
 	MoveConnectedCallLeg bool
+
+	// PolicyDecided is set by the switch once tenants' policy plugins
+	// decided on the request, having been shown PolicyConnectedCallSid as
+	// the call's connected leg; the call refuses the request with
+	// ErrCallChanged if that leg changed meanwhile (a <Dial> bridged or
+	// ended), since a plugin may have decided on it.
+	PolicyDecided          bool
+	PolicyConnectedCallSid string
 }
 
 // Controller places and modifies calls. Implementations are safe for

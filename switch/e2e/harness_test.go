@@ -197,6 +197,19 @@ func (s *testSwitch) do(method, path string, form url.Values) (int, []byte) {
 
 func (s *testSwitch) doAs(user, pass, method, path string, form url.Values) (int, []byte) {
 	s.t.Helper()
+	code, _, body := s.doFull(user, pass, method, path, form)
+	return code, body
+}
+
+// modify POSTs an LCM request for callSid and returns the answer's status,
+// headers and body.
+func (s *testSwitch) modify(callSid string, form url.Values) (int, http.Header, []byte) {
+	s.t.Helper()
+	return s.doFull(testAccount, testToken, "POST", "/Calls/"+callSid+".json", form)
+}
+
+func (s *testSwitch) doFull(user, pass, method, path string, form url.Values) (int, http.Header, []byte) {
+	s.t.Helper()
 	target := path
 	if !strings.HasPrefix(path, "http") {
 		target = s.Base + path
@@ -221,7 +234,7 @@ func (s *testSwitch) doAs(user, pass, method, path string, form url.Values) (int
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, b
+	return res.StatusCode, res.Header, b
 }
 
 // provision creates an IncomingPhoneNumber routed to voiceURL.

@@ -82,9 +82,9 @@ func TestPolicyPluginsGovernLCM(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("replace: %d %s", code, body)
 	}
-	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/original")}})
-	if j := decode(t, body); code != 200 || j["rewrite_url"] != app.URL("/rewritten") || j["rewrite_method"] != "GET" {
-		t.Fatalf("rewritten redirect: %d %s", code, body)
+	code, hdr, body := sw.modify(sid, url.Values{"Url": {app.URL("/original")}})
+	if code != 200 || hdr.Get("X-Patchbay-Rewrite-Url") != app.URL("/rewritten") || hdr.Get("X-Patchbay-Rewrite-Method") != "GET" {
+		t.Fatalf("rewritten redirect: %d %v %s", code, hdr, body)
 	}
 	if r := app.next(3 * time.Second); r.Path != "/rewritten" || r.Method != "GET" {
 		t.Fatalf("the app got %s %s, want GET /rewritten", r.Method, r.Path)
@@ -95,9 +95,9 @@ func TestPolicyPluginsGovernLCM(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("replace: %d %s", code, body)
 	}
-	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/allowed")}})
-	if code != 200 || strings.Contains(string(body), "rewrite") {
-		t.Fatalf("allowed redirect: %d %s", code, body)
+	code, hdr, body = sw.modify(sid, url.Values{"Url": {app.URL("/allowed")}})
+	if code != 200 || hdr.Get("X-Patchbay-Rewrite-Url") != "" {
+		t.Fatalf("allowed redirect: %d %v %s", code, hdr, body)
 	}
 	if r := app.next(3 * time.Second); r.Path != "/allowed" || r.Method != "POST" {
 		t.Fatalf("the app got %s %s, want POST /allowed", r.Method, r.Path)
@@ -247,16 +247,21 @@ func TestPolicySeesTheConnectedLeg(t *testing.T) {
 	if code != 403 || !strings.Contains(string(body), "connected to "+sid) {
 		t.Fatalf("hangup of the child: %d %s (want a deny naming the parent %s)", code, body, sid)
 	}
-	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/asked")}})
+	code, hdr, body := sw.modify(sid, url.Values{"Url": {app.URL("/asked")}})
 	want := app.URL("/moved") + "?Connected=" + bobSid
-	if j := decode(t, body); code != 200 || j["rewrite_url"] != want {
-		t.Fatalf("redirect of the parent: %d %s (want rewrite_url %s)", code, body, want)
+	if code != 200 || hdr.Get("X-Patchbay-Rewrite-Url") != want {
+		t.Fatalf("redirect of the parent: %d %v %s (want the rewrite to %s)", code, hdr, body, want)
 	}
 	if r := app.nextAt("/moved", 3*time.Second); r.Params.Get("Connected") != bobSid {
 		t.Fatalf("the app got Connected=%q, want %s", r.Params.Get("Connected"), bobSid)
 	}
 	if err := bobIn.WaitBye(ctxT(t, 5*time.Second)); err != nil {
 		t.Fatalf("Bob got no BYE when the parent left the dial: %v", err)
+	}
+	// Out of the dial, the call has no connected leg.
+	code, hdr, body = sw.modify(sid, url.Values{"Url": {app.URL("/asked")}})
+	if want := app.URL("/moved") + "?Connected="; code != 200 || hdr.Get("X-Patchbay-Rewrite-Url") != want {
+		t.Fatalf("redirect after the dial: %d %v %s (want the rewrite to %s)", code, hdr, body, want)
 	}
 	// The caller's own BYE is no modification: no plugin decides it.
 	if err := c.Bye(ctxT(t, 5*time.Second)); err != nil {
@@ -313,9 +318,9 @@ func TestPolicyGovernsASippCall(t *testing.T) {
 	if code, body := sw.upload(testAccount, testToken, "keep-up", wasm, url.Values{"Config": {"rewrite=" + app.URL("/rewritten")}}); code != 200 {
 		t.Fatalf("replace: %d %s", code, body)
 	}
-	code, body = sw.do("POST", "/Calls/"+sid+".json", url.Values{"Url": {app.URL("/original")}})
-	if j := decode(t, body); code != 200 || j["rewrite_url"] != app.URL("/rewritten") {
-		t.Fatalf("rewritten redirect: %d %s", code, body)
+	code, hdr, body := sw.modify(sid, url.Values{"Url": {app.URL("/original")}})
+	if code != 200 || hdr.Get("X-Patchbay-Rewrite-Url") != app.URL("/rewritten") {
+		t.Fatalf("rewritten redirect: %d %v %s", code, hdr, body)
 	}
 	if r := app.next(3 * time.Second); r.Path != "/rewritten" || r.Method != "GET" || r.Params.Get("CallSid") != sid {
 		t.Fatalf("the app got %s %s for %s, want GET /rewritten for %s", r.Method, r.Path, r.Params.Get("CallSid"), sid)

@@ -328,24 +328,18 @@ func (s *Switchboard) Modify(ctx context.Context, r calls.ModifyRequest) (calls.
 			return calls.Modified{}, calls.ErrUnknownCall
 		}
 		rewritten, err := s.decide(ctx, c, &r)
-		if errors.Is(err, call.ErrEnded) {
-			return calls.Modified{}, calls.ErrCallEnded
-		}
 		if err != nil {
 			return calls.Modified{}, err
 		}
 		rec, err := c.Modify(ctx, r)
-		if errors.Is(err, call.ErrEnded) {
-			return calls.Modified{}, calls.ErrCallEnded
+		if err != nil {
+			return calls.Modified{}, fmt.Errorf("switchboard: modifying call %s: %w", callSid, err)
 		}
 		m := calls.Modified{Call: rec}
 		if rewritten {
 			m.RewriteURL, m.RewriteMethod = r.URL, r.Method
-			if m.RewriteMethod == "" {
-				m.RewriteMethod = "POST" // the LCM default (restcomm-calls.md §2.7)
-			}
 		}
-		return m, err
+		return m, nil
 	}
 	rec, err := s.deps.Store.Call(ctx, callSid)
 	if errors.Is(err, store.ErrNotFound) {
@@ -364,7 +358,9 @@ func (s *Switchboard) Modify(ctx context.Context, r calls.ModifyRequest) (calls.
 // effect: a deny answers the request (the call carries on untouched), a
 // rewrite changes what the call fetches (r's Url and Method; rewritten
 // reports it). A hangup is decided when Status is given (it wins over Url),
-// a redirect otherwise.
+// a redirect otherwise. The plugins see the call as its actor holds it, and
+// r carries the connected leg they saw, so that the call refuses the
+// request if a <Dial> bridged or ended meanwhile (calls.ErrCallChanged).
 func (s *Switchboard) decide(ctx context.Context, c *call.Call, r *calls.ModifyRequest) (rewritten bool, err error) {
 	hook := sdk.HookRedirect
 	if r.Status != "" {
@@ -373,24 +369,20 @@ func (s *Switchboard) decide(ctx context.Context, c *call.Call, r *calls.ModifyR
 	if s.policy == nil || (r.Status == "" && r.URL == "") || !s.policy.Binds(hook) {
 		return false, nil
 	}
-	rec, err := s.deps.Store.Call(ctx, r.CallSid)
+	view, err := c.PolicyView(ctx)
 	if err != nil {
-		return false, fmt.Errorf("switchboard: loading call %s for policy: %w", r.CallSid, err)
-	}
-	connected, err := c.ConnectedLeg(ctx)
-	if err != nil {
-		return false, fmt.Errorf("switchboard: connected leg of call %s: %w", r.CallSid, err)
+		return false, fmt.Errorf("switchboard: viewing call %s for its policy: %w", r.CallSid, err)
 	}
 	var out policy.Outcome
 	if r.Status != "" {
-		out, err = s.policy.Hangup(ctx, nil, rec, policy.HangupRequest{
-			Status: r.Status, RequesterSid: r.RequesterSid, ConnectedCallSid: connected,
+		out, err = s.policy.Hangup(ctx, nil, view.Record, policy.HangupRequest{
+			Status: r.Status, RequesterSid: r.RequesterSid, ConnectedCallSid: view.ConnectedCallSid,
 		})
 	} else {
-		out, err = s.policy.Redirect(ctx, nil, rec, policy.RedirectRequest{
+		out, err = s.policy.Redirect(ctx, nil, view.Record, policy.RedirectRequest{
 			URL: r.URL, Method: r.Method, FallbackURL: r.FallbackURL,
 			MoveConnectedCallLeg: r.MoveConnectedCallLeg, RequesterSid: r.RequesterSid,
-			ConnectedCallSid: connected,
+			ConnectedCallSid: view.ConnectedCallSid,
 		})
 	}
 	if err != nil {
@@ -399,6 +391,7 @@ func (s *Switchboard) decide(ctx context.Context, c *call.Call, r *calls.ModifyR
 	if err := out.Denied(); err != nil {
 		return false, err
 	}
+	r.PolicyDecided, r.PolicyConnectedCallSid = true, view.ConnectedCallSid
 	if r.Status == "" && out.Verdict == store.VerdictRewrite {
 		r.URL, r.Method = out.URL, out.Method
 		return true, nil
