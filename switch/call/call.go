@@ -211,27 +211,39 @@ type (
 // once the modification was accepted (and persisted).
 func (c *Call) Modify(ctx context.Context, r calls.ModifyRequest) (store.Call, error) {
 	m := modifyMsg{req: r, reply: make(chan modifyReply, 1)}
+	// Until done, not closing: a hangup request ends the call before its
+	// answer is sent, and still counts as accepted.
+	rep, err := ask(ctx, c, c.done, m, m.reply)
+	if err != nil {
+		return store.Call{}, err
+	}
+	return rep.rec, rep.err
+}
+
+// ask posts m to the actor and waits for the answer it sends on reply (a
+// buffered channel). It returns ErrEnded once ended is closed, unless the
+// actor answered just before.
+func ask[T any](ctx context.Context, c *Call, ended <-chan struct{}, m any, reply <-chan T) (T, error) {
+	var none T
 	select {
 	case c.mailbox <- m:
-	case <-c.done:
-		return store.Call{}, ErrEnded
+	case <-ended:
+		return none, ErrEnded
 	case <-ctx.Done():
-		return store.Call{}, ctx.Err()
+		return none, ctx.Err()
 	}
 	select {
-	case rep := <-m.reply:
-		return rep.rec, rep.err
-	case <-c.done:
-		// The call ended while handling the message; a hangup request
-		// still counts as accepted.
+	case v := <-reply:
+		return v, nil
+	case <-ended:
 		select {
-		case rep := <-m.reply:
-			return rep.rec, rep.err
+		case v := <-reply:
+			return v, nil
 		default:
-			return store.Call{}, ErrEnded
+			return none, ErrEnded
 		}
 	case <-ctx.Done():
-		return store.Call{}, ctx.Err()
+		return none, ctx.Err()
 	}
 }
 
@@ -249,30 +261,9 @@ type PolicyView struct {
 // It returns ErrEnded once the call is ending.
 func (c *Call) PolicyView(ctx context.Context) (PolicyView, error) {
 	m := viewMsg{reply: make(chan PolicyView, 1)}
-	select {
-	case c.mailbox <- m:
-	case <-c.closing:
-		return PolicyView{}, ErrEnded
-	case <-c.done:
-		return PolicyView{}, ErrEnded
-	case <-ctx.Done():
-		return PolicyView{}, ctx.Err()
-	}
-	select {
-	case v := <-m.reply:
-		return v, nil
-	case <-c.closing:
-		// The actor stops reading its mailbox once the call ends; it may
-		// have answered just before.
-		select {
-		case v := <-m.reply:
-			return v, nil
-		default:
-			return PolicyView{}, ErrEnded
-		}
-	case <-ctx.Done():
-		return PolicyView{}, ctx.Err()
-	}
+	// Until closing: the actor stops reading its mailbox once the call
+	// starts ending, and a view of an ending call is of no use.
+	return ask(ctx, c, c.closing, m, m.reply)
 }
 
 // connectedLeg is PolicyView's ConnectedCallSid, inside the actor.
